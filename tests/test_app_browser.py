@@ -1,0 +1,154 @@
+"""The Voilà app in a real browser: upload, switch detector and mask, leave a face uncovered, download, check the files.
+
+Drives Debian's chromium through Playwright (`playwright install` is not needed). Skips where /usr/bin/chromium
+is absent. A screenshot is kept in tests/artifacts/app.png.
+"""
+import io, os, re, shutil, signal, socket, subprocess, sys, time, urllib.request, zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facemask.core import read_rgb, sample_path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+DETECTOR = os.environ.get("FACEMASK_TEST_DETECTOR", "yunet")  # the detector the test switches to (the app starts with "auto")
+MASK = "pixelate"    # the mask the test switches to (the app starts with "emoji")
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    "The app served by `python -m facemask.app` (what `make app` runs) on a free port; its log is in tests/artifacts/voila.log."
+    if not CHROMIUM.exists(): pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="needs the playwright Python package")
+    port = free_port()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = open(ARTIFACTS / "voila.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "facemask.app", "--port", str(port)], cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(240):
+            if proc.poll() is not None: pytest.fail(f"the app exited: {(ARTIFACTS / 'voila.log').read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(url + "voila/static/voila.js", timeout=2); break  # noqa: S310 (loopback)
+            except OSError: time.sleep(0.5)
+        else: pytest.fail("the app did not start within 2 minutes")
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try: proc.wait(20)
+        except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+        log.close()
+
+
+@pytest.fixture
+def photos(tmp_path) -> tuple[Path, Path, Path]:
+    "The astronaut as PNG, Grace Hopper as a phone JPEG stored sideways with EXIF orientation 6, and a broken file."
+    astro = tmp_path / "astronaut.png"
+    shutil.copy(sample_path("astronaut"), astro)
+    exif = Image.Exif(); exif[0x0112] = 6  # "rotate 90° clockwise to view"
+    exif.get_ifd(0x8825)[2] = (51.0, 30.0, 0.0)  # a GPS position that must not survive
+    phone = tmp_path / "grace_phone.jpg"
+    Image.open(sample_path("grace_hopper")).transpose(Image.Transpose.ROTATE_90).save(phone, exif=exif.tobytes(), quality=95)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(phone.read_bytes()[:3000])
+    return astro, phone, broken
+
+
+def expected_faces(path: Path):
+    "What the app's detector finds in the upright photo, computed here the way the app does."
+    from facemask.pipeline import get_detector
+    return get_detector(DETECTOR)(read_rgb(path)).xyxy
+
+
+def far_from(boxes: np.ndarray, shape, margin: float = 0.5) -> np.ndarray:
+    "Boolean (H, W): pixels farther than `margin` box sizes from every box."
+    ok = np.ones(shape[:2], bool)
+    for x1, y1, x2, y2 in boxes:
+        w, h = x2 - x1, y2 - y1
+        ok[max(0, int(y1 - margin * h)):int(y2 + margin * h), max(0, int(x1 - margin * w)):int(x2 + margin * w)] = False
+    return ok
+
+
+def test_upload_exclude_download(server, photos, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+    astro, phone, broken = photos
+    t0 = time.monotonic()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.set_default_timeout(90_000)
+        page.goto(server)
+        upload = page.locator("button.widget-upload")
+        expect(upload).to_contain_text("Add photos")
+        expect.set_options(timeout=90_000)
+        status = page.locator(".facemask-status", has_text="Found")
+
+        # upload two photos and a broken file: a friendly message for the broken one, the others work
+        with page.expect_file_chooser() as fc: upload.click()
+        fc.value.set_files([str(astro), str(phone), str(broken)])
+        messages = page.locator(".facemask-messages")
+        expect(messages).to_contain_text("broken.jpg: the file is truncated or corrupt")
+        expect(messages).to_contain_text("grace_phone.jpg: rotated upright (EXIF orientation 6)")
+        expect(status).to_contain_text("in 2 photos")
+        expect(page.locator(".facemask-faces .widget-checkbox", has_text="#0")).to_be_visible()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "app.png"))
+
+        # switch the detector: the run button asks for a new search; run it
+        page.locator(".widget-dropdown", has_text="Detector").locator("select").select_option(DETECTOR)
+        expect(page.locator(".facemask-status")).to_contain_text("Settings changed")
+        page.get_by_role("button", name="Find faces").click()
+        expect(status).to_contain_text(f"with {DETECTOR}")
+        # switch the mask; leave face #0 of the astronaut (the photo shown) uncovered
+        page.locator(f"button[data-value='{MASK}']").click()
+        expect(page.locator(f"button[data-value='{MASK}']")).to_have_class(re.compile("mod-active"))
+        box = page.locator(".facemask-faces .widget-checkbox", has_text="#0").locator("input")
+        box.uncheck()
+        expect(box).not_to_be_checked()
+        # download: one zip with both photos
+        page.get_by_role("button", name="Prepare download").click()
+        link = page.locator("a.facemask-download")
+        expect(link).to_contain_text("facemask-photos.zip")
+        with page.expect_download() as dl: link.click()
+        zpath = tmp_path / "result.zip"
+        dl.value.save_as(zpath)
+        page.screenshot(path=str(ARTIFACTS / "app-after.png"))
+        browser.close()
+    elapsed = time.monotonic() - t0
+
+    z = zipfile.ZipFile(zpath)
+    assert sorted(z.namelist()) == ["astronaut-masked.png", "grace_phone-masked.jpg"]
+    for name, src in [("astronaut-masked.png", astro), ("grace_phone-masked.jpg", phone)]:
+        im = Image.open(io.BytesIO(z.read(name)))
+        assert len(im.getexif()) == 0 and "exif" not in im.info, f"{name} kept its metadata"
+        original = read_rgb(src)  # upright
+        assert im.size == (original.shape[1], original.shape[0]), f"{name}: size {im.size} (upright is {original.shape[1::-1]})"
+        out = np.asarray(im.convert("RGB")).astype(int)
+        faces = expected_faces(src)
+        assert len(faces) >= 1, f"{DETECTOR} finds no face in {src.name}"
+        far = far_from(faces, original.shape)
+        assert far.mean() > 0.2
+        diff = np.abs(out - original).max(-1)
+        tolerance = 0 if name.endswith(".png") else 40  # JPEG re-encoding
+        assert np.percentile(diff[far], 99) <= max(tolerance, 0), f"{name}: changed far from the faces"
+        for i, (x1, y1, x2, y2) in enumerate(faces.astype(int)):
+            inside = diff[y1:y2, x1:x2]
+            if name.startswith("astronaut") and i == 0:
+                assert (inside == 0).mean() > 0.95, "face #0 of the astronaut was left uncovered in the page"
+            else:
+                assert (inside > 15).mean() > 0.3, f"{name}: face #{i} is not covered"
+    assert elapsed < 180, f"the browser session took {elapsed:.0f} s"
