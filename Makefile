@@ -13,7 +13,7 @@ setup: uv  ## create .venv from uv.lock
 	$(UV) sync --frozen
 
 chromium:  ## Debian's chromium for the browser tests (they skip, saying why, when it cannot be installed)
-	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: browser tests will skip"; }
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null) || echo "chromium not installed: browser tests will skip"; }
 
 app: setup  ## start the app on http://127.0.0.1:$(PORT)
 	$(UV) run --frozen python -m facemask.app --port $(PORT)
@@ -21,7 +21,7 @@ app: setup  ## start the app on http://127.0.0.1:$(PORT)
 test: setup chromium nbtest pytest  ## every test: the notebooks, then pytest
 
 nbtest:
-	$(UV) run --frozen nbdev-test --n_workers 2
+	$(UV) run --frozen nbdev-test --n-workers 2 --timing
 
 pytest:
 	$(UV) run --frozen pytest -q

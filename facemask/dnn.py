@@ -7,7 +7,7 @@ Docs: https://facemask-dev.github.io/facemask/dnn.html.md"""
 # %% ../nbs/03_dnn.ipynb #ac42bdb1
 from __future__ import annotations
 
-import functools, importlib.util
+import functools, importlib.util, os
 from pathlib import Path
 
 import cv2
@@ -45,10 +45,11 @@ def dynamic_centerface(path: str | Path | None = None,  # the ONNX file; default
     return update_inputs_outputs_dims(model, ins, outs)
 
 @functools.cache
-def centerface_session(threads: int = 2,  # intra-op threads: one per core
+def centerface_session(threads: int | None = None,  # intra-op threads; default $OMP_NUM_THREADS, else one per core
                       ):
     "The onnxruntime session for CenterFace: built on first use, then shared by every caller in the process."
     import onnxruntime as ort
+    threads = threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1  # a worker process of the pipeline sets 1
     opts = ort.SessionOptions()
     opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
     opts.log_severity_level = 3                              # silence warnings about unused initializers
