@@ -13,12 +13,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .core import Faces, FacemaskError, box_iou
+from .core import Faces, FacemaskError, box_iou, nms_indices
 
 # %% auto #0
 __all__ = ['MASK_SCALES', 'ELLIPSE_MASK_SCALES', 'centerface_onnx_path', 'dynamic_centerface', 'centerface_session',
-           'padded_size', 'to_blob', 'centerface_maps', 'nms_keep', 'decode_centerface', 'CenterFace', 'YuNet',
-           'tile_starts', 'detect_tiled', 'MultiScale', 'flip_faces', 'Mirrored', 'fuse_faces', 'Ensemble', 'GrowSmall',
+           'padded_size', 'to_blob', 'centerface_maps', 'decode_centerface', 'CenterFace', 'YuNet', 'tile_starts',
+           'detect_tiled', 'MultiScale', 'flip_faces', 'Mirrored', 'fuse_faces', 'Ensemble', 'GrowSmall',
            'fast_detector', 'auto_detector', 'thorough_detector']
 
 # %% ../nbs/03_dnn.ipynb #d5bffa14
@@ -85,22 +85,6 @@ def centerface_maps(image_rgb: np.ndarray,  # (H, W, 3) uint8 RGB
     return dict(heat=heat[0, 0], size=size[0], offset=offset[0], landmarks=lms[0])
 
 # %% ../nbs/03_dnn.ipynb #c99e88be
-def nms_keep(xyxy: np.ndarray,  # (N, 4) boxes
-             scores: np.ndarray,  # (N,) scores
-             iou_threshold: float = 0.3,  # drop a box overlapping a better kept one by more than this
-            ) -> np.ndarray:
-    "Indices kept by greedy non-maximum suppression, best first (memory O(N))."
-    order, keep = np.argsort(-scores, kind="stable"), []
-    x1, y1, x2, y2 = np.asarray(xyxy, np.float32).T
-    area = (x2 - x1) * (y2 - y1)
-    while len(order):
-        i, rest = order[0], order[1:]
-        keep.append(i)
-        inter = (np.clip(np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]), 0, None) *
-                 np.clip(np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]), 0, None))
-        order = rest[inter <= iou_threshold * (area[i] + area[rest] - inter)]
-    return np.array(keep, int)
-
 def decode_centerface(maps: dict[str, np.ndarray],  # output of `centerface_maps`
                       threshold: float = 0.5,  # keep cells whose heat is above this
                       stride: int = 4,  # one heat-map cell covers 4×4 input pixels
@@ -134,7 +118,7 @@ class CenterFace:
         h, w = image_rgb.shape[:2]
         if h < 8 or w < 8: return Faces.empty(self.name, image_rgb)
         f = decode_centerface(centerface_maps(image_rgb), self.threshold)
-        if len(f): f = f[nms_keep(f.xyxy, f.scores, self.nms_iou)]
+        if len(f): f = f[nms_indices(f.xyxy, f.scores, self.nms_iou)]
         f = f.clipped((w, h))
         f.detector, f.image = self.name, image_rgb
         return f
@@ -234,7 +218,7 @@ class MultiScale:
             up = detect_tiled(self.zoom_detector, zoom, self.tile, self.overlap).scaled(1 / s1)
             parts.append(up[up.heights < self.max_face / s0])
         f = Faces.concat(parts)
-        if len(f): f = f[nms_keep(f.xyxy, f.scores, self.nms_iou)]
+        if len(f): f = f[nms_indices(f.xyxy, f.scores, self.nms_iou)]
         f = f.clipped((w, h))
         f.detector, f.image = self.name, image_rgb
         return f
