@@ -1,4 +1,4 @@
-"""A Voilà page where anyone can hide the faces in their photos: upload, check the boxes, pick a mask, download.
+"""A Voilà page where anyone can hide the faces in their photos: upload, click faces to cover or uncover them, pick a mask, download.
 
 Docs: https://facemask-dev.github.io/facemask/app.html.md"""
 
@@ -14,16 +14,18 @@ from pathlib import Path
 
 import numpy as np
 import ipywidgets as W
+from ipyevents import Event
 from PIL import Image
 
 from .core import FacemaskError, Faces, Photo, encode_image, read_photo
 from . import pipeline
 
 # %% auto #0
-__all__ = ['UPLOAD_LIMIT_MB', 'PHOTOS_PER_PICK', 'PREVIEW_SIDE', 'DETECT_SIDE', 'CULL_IDLE_SECONDS', 'SENSITIVITY', 'APP_SOURCE',
-           'websocket_limit_bytes', 'voila_config', 'preview', 'image_bytes', 'upload_value', 'upload_files',
-           'read_uploads', 'detector_hint', 'sensitivity_param', 'emoji_catalog', 'search_emoji', 'PhotoState',
-           'save_format', 'result_name', 'pack', 'download_link', 'FacemaskApp', 'serve', 'main']
+__all__ = ['UPLOAD_LIMIT_MB', 'PHOTOS_PER_PICK', 'PREVIEW_SIDE', 'DETECT_SIDE', 'CULL_IDLE_SECONDS', 'SENSITIVITY', 'CLICK_SLOP',
+           'MIN_BOX_SIDE', 'MOVE_WAIT_MS', 'APP_SOURCE', 'websocket_limit_bytes', 'voila_config', 'preview',
+           'image_bytes', 'upload_value', 'upload_files', 'read_uploads', 'detector_hint', 'sensitivity_param',
+           'emoji_catalog', 'search_emoji', 'PhotoState', 'face_at', 'is_click', 'drag_box', 'save_format',
+           'result_name', 'pack', 'download_link', 'FacemaskApp', 'serve', 'main']
 
 # %% ../nbs/09_app.ipynb #32eb547b
 UPLOAD_LIMIT_MB: int = 25      # THE upload limit: largest photo accepted, in MB (the server's limit is derived from it)
@@ -224,6 +226,40 @@ def _cover_sets(st: PhotoState, idx, k: float = 1.0) -> list[Faces]:
     if (idx >= nd).any(): out.append(Faces(np.array(st.added, np.float32)[idx[idx >= nd] - nd]).scaled(k))
     return out
 
+# %% ../nbs/09_app.ipynb #5c3f29e5
+CLICK_SLOP: int = 4     # a press and a release at most this far apart (preview pixels) make a click; farther, a drag
+MIN_BOX_SIDE: int = 4   # a dragged box narrower or lower than this (photo pixels) is ignored
+MOVE_WAIT_MS: int = 60  # the page reports mouse moves at most this often, for the live rectangle while dragging
+
+def face_at(boxes_xyxy,  # (N, 4) boxes, x1 y1 x2 y2
+            xy,  # the point, x y, in the same pixels
+           ) -> int | None:
+    "Index of the smallest box that contains the point `xy`, or None if no box does."
+    b = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
+    x, y = xy
+    inside = np.flatnonzero((b[:, 0] <= x) & (x <= b[:, 2]) & (b[:, 1] <= y) & (y <= b[:, 3]))
+    if not len(inside): return None
+    areas = (b[inside, 2] - b[inside, 0]) * (b[inside, 3] - b[inside, 1])
+    return int(inside[np.argmin(areas)])  # the first of equal ones
+
+def is_click(start, end,  # where the button went down and came up, x y
+             slop: float = CLICK_SLOP,  # largest distance (along x or y) that still counts as a click
+            ) -> bool:
+    "Whether a press at `start` and a release at `end` make a click rather than a drag."
+    return max(abs(end[0] - start[0]), abs(end[1] - start[1])) <= slop
+
+def drag_box(start, end,  # where the button went down and came up, x y in preview pixels
+             k: float,  # photo -> preview factor (`PhotoState.k`)
+             size_wh,  # the photo's width and height
+             min_side: float = MIN_BOX_SIDE,  # smaller boxes (photo pixels) give None
+            ) -> list[float] | None:
+    "The box dragged from `start` to `end` as x1 y1 x2 y2 in photo pixels, clipped to the photo; None if too small."
+    w, h = size_wh
+    x1, x2 = np.clip(sorted((start[0] / k, end[0] / k)), 0, w)
+    y1, y2 = np.clip(sorted((start[1] / k, end[1] / k)), 0, h)
+    if x2 - x1 < min_side or y2 - y1 < min_side: return None
+    return [float(x1), float(y1), float(x2), float(y2)]
+
 # %% ../nbs/09_app.ipynb #9759bf4e
 _SAVE_AS = {"JPEG": "JPEG", "MPO": "JPEG", "HEIF": "JPEG", "AVIF": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
 _SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
@@ -298,6 +334,7 @@ class FacemaskApp:
         self._detector_cache, self._mask_cache = {}, {}
         self._lock, self._running, self._thread = threading.Lock(), False, None
         self._checks: list[W.Checkbox] = []  # one per face of the current photo
+        self._drag: list | None = None  # [press, latest] positions (preview pixels) while the mouse button is down
         self._build()
 
     # --- widgets -------------------------------------------------------------------------------------
@@ -341,19 +378,25 @@ class FacemaskApp:
         img_lay = dict(width="100%", max_width=f"{self.preview_side}px", height="auto", object_fit="contain")
         self.before, self.after = W.Image(format="jpeg", layout=lay(**img_lay)), W.Image(format="jpeg", layout=lay(**img_lay))
         self.credit = W.HTML(f'<small>{_CREDIT}</small>')
+        # the mouse on the before picture: presses and releases at once, moves at most every MOVE_WAIT_MS
+        self._pointer = Event(source=self.before, watched_events=["mousedown", "mouseup", "mouseleave"], prevent_default_action=True)
+        self._motion = Event(source=self.before, watched_events=["mousemove"], prevent_default_action=True, wait=MOVE_WAIT_MS)
+        self.photo_hint = W.HTML("<style>.facemask-before{cursor:crosshair} .facemask-photo-hint.widget-html > .widget-html-content{line-height:1.4}</style>"
+                                 "<small><b>Click a face</b> to leave it uncovered "
+                                 "(click again to cover it). <b>Drag across a face</b> the detector missed to cover it.</small>")
 
         for w, name in [(self.note, "messages"), (self.status, "status"), (self.face_list, "faces"), (self.link, "download"),
-                        (self.before, "before"), (self.after, "after")]:
+                        (self.before, "before"), (self.after, "after"), (self.photo_hint, "photo-hint")]:
             w.add_class(f"facemask-{name}")  # stable handles for the browser test
         h = lambda text: W.HTML(f"<b>{text}</b>")
         controls = W.VBox([
             h("1. Find the faces"), self.detector, self.hint, self.sens_box, W.HBox([self.run_btn, self.progress]), self.status,
             h("2. Choose a mask"), self.mask_choice, self.size, self.emoji_box,
-            h("3. Check the faces"), W.HTML("<small>Untick a face to leave it uncovered.</small>"), self.face_list,
+            h("3. Check the faces"), W.HTML("<small>Untick a face (or click it on the photo) to leave it uncovered.</small>"), self.face_list,
             self.box_toggle, self.box_form,
             h("4. Save"), self.save_as, self.save_btn, self.link,
         ], layout=lay(width="360px", min_width="360px"))
-        pictures = W.HBox([W.VBox([h("Before"), self.before], layout=lay(flex="1 1 0", min_width="0")),
+        pictures = W.HBox([W.VBox([h("Before"), self.before, self.photo_hint], layout=lay(flex="1 1 0", min_width="0")),
                            W.VBox([h("After"), self.after], layout=lay(flex="1 1 0", min_width="0"))],
                           layout=lay(flex="1 1 auto", grid_gap="12px"))
         self.widget = W.VBox([
@@ -378,6 +421,7 @@ class FacemaskApp:
         for s in self.box_sliders: s.observe(self._safely(lambda ch: self.render_before()), "value")
         self.box_add.on_click(self._safely(lambda b: self.add_box(self.box_xyxy)))
         self.save_btn.on_click(self._safely(lambda b: self.prepare_download()))
+        for ev in (self._pointer, self._motion): ev.on_dom_event(self._safely(self.on_photo_event))
 
         self._on_detector(); self._on_mask(); self._on_search(); self._show()
 
@@ -388,7 +432,7 @@ class FacemaskApp:
         def walk(w):
             for c in getattr(w, "children", ()): yield from walk(c)
             yield w
-        for w in list(walk(self.widget)): w.close()
+        for w in [self._pointer, self._motion, *walk(self.widget)]: w.close()
 
     def _safely(self, fn):
         "Wrap a callback so that its errors become messages in the page."
@@ -667,9 +711,59 @@ class FacemaskApp:
         self._refresh_faces(); self.render()
         return i
 
+    # --- pointing at the photo ----------------------------------------------------------------------
+    def on_photo_event(self, event: dict):
+        "Handle a mouse event on the before picture (an ipyevents dict): a click toggles a face, a drag covers a box."
+        kind = event.get("type")
+        if self.current is None or "dataX" not in event: return
+        xy = (float(event["dataX"]), float(event["dataY"]))  # preview pixels
+        if kind == "mousedown":
+            self._drag = [xy, xy] if event.get("button", 0) == 0 else None  # the main button only
+            return
+        if self._drag is None: return  # moves and releases without a press on the picture
+        if kind == "mousemove":
+            if event.get("buttons", 1) == 0: self._drag = None  # released where the picture could not see it
+            else: self._drag[1] = xy
+            self.render_before()
+        elif kind in ("mouseup", "mouseleave"):
+            start, self._drag = self._drag[0], None
+            if not is_click(start, xy): self.drag_photo(start, xy)
+            elif kind == "mouseup": self.click_photo(xy)
+
+    def _pointable(self) -> PhotoState | None:
+        "The current photo if its faces can be pointed at; else None, and the person is told why."
+        st = self.current
+        if st is not None and st.faces is None:
+            self.say(f"{st.photo.name}: wait until its faces are found, then click or drag on it", "warning"); return None
+        return st
+
+    def click_photo(self, xy,  # x y in preview pixels
+                   ) -> int | None:
+        "Cover or uncover the face under `xy` on the current photo (the smallest box there); returns its index."
+        st = self._pointable()
+        if st is None: return None
+        i = face_at(st.boxes.xyxy, (xy[0] / st.k, xy[1] / st.k))
+        if i is None:
+            self.say("No face there: click inside a numbered box to cover or uncover it, or drag across a face to cover it.")
+            return None
+        self.set_covered(i, i in st.excluded)  # an uncovered face is covered again
+        return i
+
+    def drag_photo(self, start, end,  # where the button went down and came up, x y in preview pixels
+                  ) -> int | None:
+        "Cover the box dragged from `start` to `end` on the current photo; returns its index (None if it was too small)."
+        st = self._pointable()
+        if st is None: self.render_before(); return None
+        box = drag_box(start, end, st.k, st.photo.rgb.shape[1::-1])
+        if box is None:
+            self.say("That box is too thin to be a face: drag across the whole face.")
+            self.render_before(); return None
+        return self.add_box(box)
+
     # --- showing -------------------------------------------------------------------------------------
     def _show(self):
         "Show the current photo: its faces list, box sliders and pictures."
+        self._drag = None
         self._reset_box_sliders(); self._refresh_faces(); self._stale(); self.render()
 
     def render(self):
@@ -680,7 +774,7 @@ class FacemaskApp:
         self.after.value = image_bytes(self.composite(st) if st is not None else _BLANK)
 
     def render_before(self):
-        "Redraw the before picture: numbered boxes, uncovered faces in grey, the box being added in cyan."
+        "Redraw the before picture: numbered boxes, uncovered faces in grey, the box being added or dragged in cyan."
         st = self.current
         if st is None: self.before.value = image_bytes(_BLANK); return
         boxes = st.boxes.scaled(st.k)
@@ -688,6 +782,11 @@ class FacemaskApp:
         if st.excluded: before = boxes[np.array(sorted(st.excluded))].draw(before, color=(150, 150, 150), numbers=False)
         if self.box_toggle.value:
             before = Faces(np.array([self.box_xyxy], np.float32) * st.k).draw(before, color=(0, 200, 255), numbers=False)
+        if self._drag is not None and not is_click(*self._drag):
+            (xa, ya), (xb, yb) = self._drag
+            h, w = st.small.shape[:2]
+            box = np.clip([min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)], 0, [w, h, w, h])
+            before = Faces(box[None].astype(np.float32)).draw(before, color=(0, 200, 255), numbers=False)
         self.before.value = image_bytes(before)
 
     # --- results -------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The Voilà app in a real browser: upload, switch detector and mask, leave a face uncovered, download, check the files.
+"""The Voilà app in a real browser: upload, switch detector and mask, leave a face uncovered (with its tick, then by
+clicking it on the photo), drag a box over a part the detector missed, download, check the files.
 
 Drives Debian's chromium through Playwright (`playwright install` is not needed). Skips where /usr/bin/chromium
 is absent. A screenshot is kept in tests/artifacts/app.png.
@@ -17,6 +18,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
 DETECTOR = os.environ.get("FACEMASK_TEST_DETECTOR", "yunet")  # the detector the test switches to (the app starts with "auto")
 MASK = "pixelate"    # the mask the test switches to (the app starts with "emoji")
+DRAGGED = (20, 400, 110, 490)  # x1 y1 x2 y2 in the astronaut's pixels: her sleeve, far from her face, dragged across
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -81,6 +83,13 @@ def far_from(boxes: np.ndarray, shape, margin: float = 0.5) -> np.ndarray:
     return ok
 
 
+def on_picture(img, xy, size_wh) -> tuple[float, float]:
+    "Where a point of the photo (x y in its pixels) is on the page, in the picture `img` (a locator) showing its preview."
+    bb, nat = img.bounding_box(), img.evaluate("el => [el.naturalWidth, el.naturalHeight]")  # the preview's size
+    k = nat[0] / size_wh[0]  # photo -> preview, as the app scaled it
+    return float(bb["x"] + (xy[0] * k + 0.5) * bb["width"] / nat[0]), float(bb["y"] + (xy[1] * k + 0.5) * bb["height"] / nat[1])
+
+
 def test_upload_exclude_download(server, photos, tmp_path):
     from playwright.sync_api import expect, sync_playwright
     astro, phone, broken = photos
@@ -119,6 +128,28 @@ def test_upload_exclude_download(server, photos, tmp_path):
         box = page.locator(".facemask-faces .widget-checkbox", has_text="#0").locator("input")
         box.uncheck()
         expect(box).not_to_be_checked()
+        # the same face clicked on the before picture: covered again (its tick comes back), clicked again: uncovered
+        before = page.locator("img.facemask-before")
+        expect(page.locator(".facemask-photo-hint")).to_contain_text("Click a face")
+        expect(before).to_have_css("cursor", "crosshair")
+        before.scroll_into_view_if_needed()
+        size = read_rgb(astro).shape[1::-1]
+        x1, y1, x2, y2 = expected_faces(astro)[0]
+        face = on_picture(before, ((x1 + x2) / 2, (y1 + y2) / 2), size)
+        page.mouse.click(*face)
+        expect(box).to_be_checked()
+        page.mouse.click(*face)
+        expect(box).not_to_be_checked()
+        # drag across a part of the photo with no face found: it becomes an added box to cover
+        added = page.locator(".facemask-faces .widget-checkbox", has_text="added box")
+        expect(added).to_have_count(0)
+        page.mouse.move(*on_picture(before, DRAGGED[:2], size))
+        page.mouse.down()
+        page.mouse.move(*on_picture(before, DRAGGED[2:], size), steps=12)
+        page.mouse.up()
+        expect(added).to_have_count(1)
+        expect(added.locator("input")).to_be_checked()
+        expect(box).not_to_be_checked()  # the drag left face #0 alone
         # download: one zip with both photos
         page.get_by_role("button", name="Prepare download").click()
         link = page.locator("a.facemask-download")
@@ -140,7 +171,8 @@ def test_upload_exclude_download(server, photos, tmp_path):
         out = np.asarray(im.convert("RGB")).astype(int)
         faces = expected_faces(src)
         assert len(faces) >= 1, f"{DETECTOR} finds no face in {src.name}"
-        far = far_from(faces, original.shape)
+        dragged = [DRAGGED] if name.startswith("astronaut") else []
+        far = far_from(np.array([*faces, *dragged]), original.shape)
         assert far.mean() > 0.2
         diff = np.abs(out - original).max(-1)
         tolerance = 0 if name.endswith(".png") else 40  # JPEG re-encoding
@@ -151,4 +183,6 @@ def test_upload_exclude_download(server, photos, tmp_path):
                 assert (inside == 0).mean() > 0.95, "face #0 of the astronaut was left uncovered in the page"
             else:
                 assert (inside > 15).mean() > 0.3, f"{name}: face #{i} is not covered"
+        for x1, y1, x2, y2 in dragged:  # inside, not on the edges: where the mouse went is known to a pixel or two
+            assert (diff[y1 + 5:y2 - 5, x1 + 5:x2 - 5] > 15).mean() > 0.3, f"{name}: the dragged box is not covered"
     assert elapsed < 180, f"the browser session took {elapsed:.0f} s"
