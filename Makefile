@@ -37,7 +37,7 @@ check-readme:
 
 bench: setup
 	$(UV) run --frozen python bench/bench.py
-	$(UV) run --frozen python bench/vs_deface.py
+	$(UV) run --frozen python bench/vs_deface.py --cache $(HOME)/.cache/facemask/eval
 
 clean:
 	rm -rf _site _proc _docs tests/artifacts
