@@ -146,18 +146,20 @@ def overhead(name: str, img: np.ndarray, pairs: int) -> dict:
     return r
 
 # ---------------------------------------------------------------- 4. CLI throughput
-def cli_throughput(detector: str, folder: Path, n: int, workers: int, tmp: Path) -> dict:
-    out = tmp/f"out-{detector}-{workers}"
+def cli_throughput(detector: str, folder: Path, n: int, workers: int, tmp: Path, one_thread: bool = False) -> dict:
+    "Run the `facemask` command over `folder`; with `one_thread`, the single process is held to one core (OMP_NUM_THREADS=1)."
+    out = tmp/f"out-{detector}-{workers}{'-1t' if one_thread else ''}"
     shutil.rmtree(out, ignore_errors=True)
     import resource
+    env = {**os.environ, "OMP_NUM_THREADS": "1"} if one_thread else None
     c0 = resource.getrusage(resource.RUSAGE_CHILDREN); t = time.perf_counter()
     p = subprocess.run([str(FACEMASK), str(folder), "-o", str(out), "--detector", detector, "--workers", str(workers), "-q"],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t; c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cores = (c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime)/wall  # CPU seconds per wall second (pool workers included)
     summary = (p.stderr.strip().splitlines() or ["?"])[-1]
     r = dict(detector=detector, workers=workers, n=n, wall=wall, ips=n/wall, cores=cores, rc=p.returncode, summary=summary)
-    print(f"  cli {detector} --workers {workers}: {n} images in {wall:.1f} s = {n/wall:.2f} images/s, {cores:.2f} cores busy  [{summary}]",
+    print(f"  cli {detector} --workers {workers}{' (one thread)' if one_thread else ''}: {n} images in {wall:.1f} s = {n/wall:.2f} images/s, {cores:.2f} cores busy  [{summary}]",
           file=sys.stderr, flush=True)
     return r
 
@@ -242,16 +244,21 @@ def main(argv=None) -> int:
             rows = []
             for det in args.cli_detectors.split(","):
                 r1 = cli_throughput(det, folder, n_cli, 1, tmp); r2 = cli_throughput(det, folder, n_cli, 2, tmp)
+                r1t = cli_throughput(det, folder, n_cli, 1, tmp, one_thread=True)
                 ratio = r2["ips"]/r1["ips"]
                 rows.append([det, n_cli, f"{r1['wall']:.1f} s", f"{r1['ips']:.2f}", f"{r1['cores']:.2f}",
                              f"{r2['wall']:.1f} s", f"{r2['ips']:.2f}", f"{r2['cores']:.2f}",
-                             f"{ratio:.2f}×", "yes" if ratio >= 1.7 else "**no**"])
-                if r1["rc"] or r2["rc"]: rows[-1].append(f"exit codes {r1['rc']}/{r2['rc']}: {r2['summary']}")
+                             f"{ratio:.2f}×", "yes" if ratio >= 1.7 else "**no**",
+                             f"{r1t['wall']:.1f} s ({r1t['cores']:.2f} cores)", f"{r2['ips']/r1t['ips']:.2f}×"])
+                if r1["rc"] or r2["rc"] or r1t["rc"]: rows[-1].append(f"exit codes {r1['rc']}/{r2['rc']}/{r1t['rc']}: {r2['summary']}")
             emit(f"## 4. CLI throughput\n\n`facemask FOLDER -o OUT --detector D --workers N -q` over {n_cli} synthetic "
                  "1280×720 JPEGs, wall time including start-up, model loading and writing the masked JPEGs. Cores busy: CPU "
                  "seconds (user + system, all the command's processes) per wall second — 2.0 is both cores. "
-                 "Target: 2 workers ≥ 1.7× one.\n\n"
-                 + table(["detector", "images", "1 worker", "images/s", "cores busy", "2 workers", "images/s", "cores busy", "ratio", "≥ 1.7×"], rows))
+                 "Target: 2 workers ≥ 1.7× one. A single worker already spreads each photo over both cores (ONNX Runtime's "
+                 "and OpenCV's threads), so the last two columns add a single worker held to one thread "
+                 "(OMP_NUM_THREADS=1), the baseline against which the process pool itself scales.\n\n"
+                 + table(["detector", "images", "1 worker", "images/s", "cores busy", "2 workers", "images/s", "cores busy", "ratio", "≥ 1.7×",
+                          "1 worker, 1 thread", "2 workers / that"], rows))
     took = (datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()
     sections[0] += f"- the whole benchmark took {took/60:.1f} min\n"
     args.out.write_text("\n\n".join(sections) + "\n")
