@@ -144,8 +144,11 @@ def test_upload_exclude_download(server, photos, tmp_path):
         added = page.locator(".facemask-faces .widget-checkbox", has_text="added box")
         expect(added).to_have_count(0)
         page.mouse.move(*on_picture(before, DRAGGED[:2], size))
+        page.wait_for_timeout(300)  # at a person's pace: the kernel has answered the clicks before the drag starts
         page.mouse.down()
+        page.wait_for_timeout(100)
         page.mouse.move(*on_picture(before, DRAGGED[2:], size), steps=12)
+        page.wait_for_timeout(100)
         page.mouse.up()
         expect(added).to_have_count(1)
         expect(added.locator("input")).to_be_checked()
