@@ -10,7 +10,7 @@ its defaults (the ONNX model at the photo's size rounded to multiples of 32), th
 deface and `fast` run in turn on each photo (deface, then `fast`, photo by photo), so the machine's load changes
 both timings alike. `auto` and `thorough` make about five passes each (a ×2 magnified copy): 20–30 minutes over the
 300 photos of faces-dev on 2 cores. With `--cache DIR` their detections and times are read from the JSON caches
-`facemask evaluate`/`facemask.evaluate.evaluate(..., cache=)` keep (DIR/NAME.json), where those cover every photo.
+`facemask.evaluate.evaluate(..., cache=)` keeps (DIR/NAME.json); photos a cache lacks are run and added to it.
 
 Scoring is `facemask.evaluate.score` (greedy matching at IoU 0.5, ignore boxes neither right nor wrong; privacy
 recall = faces whose box is ≥ 90 % covered), with what counts as covered taken two ways:
@@ -60,26 +60,16 @@ def deface_detector():
         return Faces(dets[:, :4].astype(np.float32), dets[:, 4].astype(np.float32), detector="deface")
     return detect
 
-def from_cache(path: Path, keys: list[str]):
-    "Detections and times from an `evaluate` cache, if it covers every photo; else None."
-    from facemask.core import Faces
-    if not path.is_file(): return None
-    kept = json.loads(path.read_text())
-    if not all(k in kept for k in keys): return None
-    dets = {k: np.asarray(kept[k]["d"], np.float32).reshape(-1, 5) for k in keys}
-    return {k: Faces(d[:, :4], d[:, 4]) for k, d in dets.items()}, {k: kept[k]["t"] for k in keys}
-
 def big_share(rep) -> float:
     "Privacy recall of faces ≥ 32 px from a Report's per-size numbers."
     n = sum(rep.faces_by_size[b] for b in BIG)
-    return sum(rep.privacy_by_size[b] * rep.faces_by_size[b] for b in BIG) / max(n, 1)
+    return sum(rep.privacy_by_size[b] * rep.faces_by_size[b] for b in BIG if rep.faces_by_size[b]) / n if n else float("nan")
 
-def rows_of(name: str, dets: dict, secs: dict, ds: list, drawn, boxes_scale: float = 1.3, timed: str = "live") -> list[dict]:
-    "Score one detector both ways: two table rows."
-    from facemask.evaluate import score
+def rows_of(name: str, report, drawn: dict, boxes_scale: float = 1.3, timed: str = "live") -> list[dict]:
+    "Score one detector both ways (`report(**how)` returns a `facemask.evaluate.Report`): two table rows."
     out = []
-    for way, kw in [("boxes ×1.3", dict(scale=boxes_scale, shape="rect")), ("as drawn", drawn)]:
-        r = score(ds, dets, name=name, seconds=secs, **kw)
+    for way, how in [("boxes ×1.3", dict(scale=boxes_scale, shape="rect")), ("as drawn", drawn)]:
+        r = report(**how)
         out.append({"detector": name, "coverage": way, "mask": r.mask, "privacy recall": r.privacy_recall,
                     **{k: r.privacy_by_size[k] for k in r.privacy_by_size}, "≥ 32": big_share(r),
                     "recall@0.5": r.recall, "AP": r.ap, "false pos./image": r.fp_per_image, "masked share": r.masked_share,
@@ -89,31 +79,31 @@ def rows_of(name: str, dets: dict, secs: dict, ds: list, drawn, boxes_scale: flo
 def run(folder: Path = DEFAULT, presets=("fast", "auto", "thorough"), limit: int | None = None, stride: int = 1,
         cache: Path | None = None) -> list[dict]:
     "Score deface and the presets on one folder; a list of rows (dicts) in table order."
+    import tempfile
     from facemask.core import read_rgb
-    from facemask.evaluate import load_dataset
+    from facemask.evaluate import evaluate, load_dataset, score
     from facemask import dnn
     ds = load_dataset(folder)[::stride][:limit]
-    keys = [a.key for a in ds]
     live = {DEFACE: deface_detector()}
     if "fast" in presets: live["fast"] = dnn.fast_detector()
-    cached = {}
-    for p in presets:
-        got = from_cache(Path(cache)/f"{p}.json", keys) if cache and p != "fast" else None
-        if got: cached[p] = got
-        elif p not in live: live[p] = getattr(dnn, f"{p}_detector")()
     rgb0 = read_rgb(ds[0].path)
     for d in live.values(): d(rgb0)                                         # load the models outside the timing
     dets = {n: {} for n in live}; secs = {n: {} for n in live}
-    for i, a in enumerate(ds):                                              # in turn on each photo: same load for all
+    for i, a in enumerate(ds):                                              # in turn on each photo: same load for both
         rgb = read_rgb(a.path)
         for n, d in live.items():
             t = time.perf_counter(); dets[n][a.key] = d(rgb); secs[n][a.key] = time.perf_counter() - t
         if (i + 1) % 25 == 0: print(f"  {i + 1}/{len(ds)} photos", file=sys.stderr)
-    rows = rows_of(DEFACE, dets[DEFACE], secs[DEFACE], ds, dict(mask=DefaceDrawn(1.3)))
+    scored = lambda n: (lambda **how: score(ds, dets[n], name=n, seconds=secs[n], **how))
+    rows = rows_of(DEFACE, scored(DEFACE), dict(mask=DefaceDrawn(1.3)))
+    folder_of_caches = Path(cache) if cache else Path(tempfile.mkdtemp(prefix="vs-deface-"))
     for p in presets:
         drawn = dict(scale=dnn.ELLIPSE_MASK_SCALES[p], shape="ellipse")
-        if p in cached: rows += rows_of(f"facemask {p}", *cached[p], ds, drawn, dnn.MASK_SCALES[p], timed="cache")
-        else: rows += rows_of(f"facemask {p}", dets[p], secs[p], ds, drawn, dnn.MASK_SCALES[p])
+        if p in live: rows += rows_of(f"facemask {p}", scored(p), drawn, dnn.MASK_SCALES[p])
+        else:  # `evaluate` runs the photos its cache lacks (all of them without --cache), then scores from the cache
+            det = getattr(dnn, f"{p}_detector")()
+            report = lambda **how: evaluate(det, ds, cache=folder_of_caches/f"{p}.json", **how)
+            rows += rows_of(f"facemask {p}", report, drawn, dnn.MASK_SCALES[p], timed="cache" if cache else "live")
     return rows
 
 COLS = ["privacy recall", "<16", "16-32", "32-64", "64-128", ">=128", "≥ 32", "false pos./image", "masked share", "s/image"]
