@@ -160,10 +160,6 @@ def sample_image(name: str = "astronaut",  # "astronaut" (scikit-image) or "grac
     "A freely licensed sample photo as an RGB uint8 array."
     return read_rgb(sample_path(name))
 
-# %% ../nbs/00_core.ipynb #fd2ed030
-def _jpeg_bytes(rgb: np.ndarray, **save_kw) -> bytes:
-    buf = io.BytesIO(); Image.fromarray(rgb).save(buf, "JPEG", quality=95, **save_kw); return buf.getvalue()
-
 # %% ../nbs/00_core.ipynb #2224cf44
 _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
 
