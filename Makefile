@@ -38,6 +38,7 @@ check-readme:
 bench: setup
 	$(UV) run --frozen python bench/bench.py
 	$(UV) run --frozen python bench/vs_deface.py --cache $(HOME)/.cache/facemask/eval
+	$(UV) run --frozen --group bench python bench/ceiling.py --cache $(HOME)/.cache/facemask/eval
 
 clean:
 	rm -rf _site _proc _docs tests/artifacts
