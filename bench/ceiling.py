@@ -116,11 +116,6 @@ def new_big(base, extra, iou: float = 0.3):
     return e[nms_indices(e.xyxy, e.scores, iou)] if len(e) else e
 
 
-def concat(a, b):
-    from facemask.core import Faces
-    return Faces(np.concatenate([a.xyxy, b.xyxy]), np.concatenate([a.scores, b.scores]))
-
-
 def grow_unsure(f, s_hi: float = 0.7, s_lo: float = 0.3, factor: float = 1.25):
     "Boxes of big faces grown by up to `factor`, the more the lower the score (full growth at `s_lo`, none at `s_hi`)."
     from facemask.core import Faces
@@ -182,7 +177,7 @@ def run(folder: Path, cache: Path, limit: int | None = None, seed: int = 0) -> d
               for deg in (25, -25)]
 
     # second opinions on CenterFace's big candidates that auto did not keep (score 0.05–0.15)
-    from facemask.core import read_rgb
+    from facemask.core import Faces, read_rgb
     onet, rfc = onet_scorer(), retinaface_crop_scorer()
     cands, opinions = {}, {}
     for a in ds:
@@ -201,18 +196,18 @@ def run(folder: Path, cache: Path, limit: int | None = None, seed: int = 0) -> d
         print(f"  {label}: {rows[-1]}", file=sys.stderr)
     add("`auto`", auto)
     for t in (0.5, 0.9):
-        add(f"+ RetinaFace's new big faces ≥ {t}", {k: concat(auto[k], new_big(auto[k], rf[k][rf[k].scores >= t])) for k in auto})
+        add(f"+ RetinaFace's new big faces ≥ {t}", {k: Faces.concat([auto[k], new_big(auto[k], rf[k][rf[k].scores >= t])]) for k in auto})
     for t in (0.15, 0.3):
         add(f"+ CenterFace's new big faces ≥ {t} on the photo turned ±25°",
-            {k: concat(auto[k], new_big(auto[k], concat(*[d[k][d[k].scores >= t] for d in turned]))) for k in auto})
+            {k: Faces.concat([auto[k], new_big(auto[k], Faces.concat([d[k][d[k].scores >= t] for d in turned]))]) for k in auto})
     for j, who in enumerate(("MTCNN ONet on a 48 px crop", "RetinaFace on a ×2 crop")):
         for t in (0.5, 0.9):
             add(f"+ CenterFace's big candidates 0.05–0.15 that {who} scores ≥ {t}",
-                {k: concat(auto[k], cands[k][opinions[k][:, j] >= t]) for k in auto})
+                {k: Faces.concat([auto[k], cands[k][opinions[k][:, j] >= t]]) for k in auto})
     for factor in (1.25, 1.35):
         add(f"masks of unsure big faces grown up to ×{factor} (score 0.7 → 0.3)", {k: grow_unsure(auto[k], factor=factor) for k in auto})
     add("every candidate ≥ 0.05 of CenterFace, YuNet and RetinaFace (a ceiling)",
-        {k: concat(concat(cf[k], yu[k]), rf[k]) for k in auto})
+        {k: Faces.concat([cf[k], yu[k], rf[k]]) for k in auto})
 
     # how much the figure itself moves
     flags = covered_flags(ds, auto)
