@@ -33,21 +33,9 @@ BIG = 32  # px: the face height from which the 97 % target applies
 
 
 def run_cached(name: str, detect, ds, cache: Path) -> dict:
-    "Detections of `detect` on every photo as `Faces`, kept in `cache/name.json` (the format of `evaluate(cache=)`)."
-    from facemask.core import Faces, read_rgb
-    path = cache / f"{name}.json"
-    kept = json.loads(path.read_text()) if path.is_file() else {}
-    todo = [a for a in ds if a.key not in kept]
-    for i, a in enumerate(todo):
-        rgb = read_rgb(a.path); t0 = time.perf_counter(); f = detect(rgb)
-        kept[a.key] = {"d": np.concatenate([f.xyxy, f.scores[:, None]], 1).round(4).tolist(), "t": round(time.perf_counter() - t0, 4)}
-        if (i + 1) % 50 == 0: print(f"  {name}: {i + 1}/{len(todo)}", file=sys.stderr)
-    if todo: cache.mkdir(parents=True, exist_ok=True); path.write_text(json.dumps(kept))
-    out = {}
-    for a in ds:
-        d = np.asarray(kept[a.key]["d"], np.float32).reshape(-1, 5)
-        out[a.key] = Faces(d[:, :4], d[:, 4])
-    return out
+    "Detections of `detect` on every photo, as `Faces` by photo key, kept in `cache/name.json` between runs."
+    from facemask.evaluate import detect_dataset
+    return detect_dataset(detect, ds, progress=True, cache=cache / f"{name}.json")[1]
 
 
 def retinaface_detector(threshold: float = 0.05):

@@ -19,7 +19,7 @@ from .core import MASK_SCALE, FacemaskError, Faces, box_iou, read_rgb
 # %% auto #0
 __all__ = ['IOU_MATCH', 'COVERED', 'SIZE_BINS', 'SIZE_NAMES', 'Annotated', 'load_simple', 'load_wider', 'load_dataset',
            'dev_dataset', 'match_image', 'pr_curve', 'average_precision', 'coverage_map', 'coverage_fraction', 'Report',
-           'score', 'evaluate', 'detections_from_json', 'main_evaluate']
+           'score', 'detect_dataset', 'evaluate', 'detections_from_json', 'main_evaluate']
 
 # %% ../nbs/07_evaluate.ipynb #a9e9e704
 @dataclass
@@ -239,17 +239,14 @@ def score(dataset: list[Annotated],  # annotated photos
                   repr(mask) if mask is not None else f"{'ellipses' if shape == 'ellipse' else 'boxes'} ×{scale:g}", (precision, recall))
 
 # %% ../nbs/07_evaluate.ipynb #aac40f81
-def evaluate(detector,  # a detector object, or a name from `facemask.pipeline.DETECTORS`
-             dataset: str | Path | list[Annotated],  # a dataset folder or loaded annotations
-             scale: float = MASK_SCALE,  # mask size relative to each detection box
-             mask=None,  # a mask object to use its real coverage
-             max_side: int | None = None,  # shrink photos so their longer side is at most this
-             limit: int | None = None,  # score only the first photos
-             progress: bool = False,  # show a progress bar
-             shape: str = "ellipse",  # covered region without `mask`: "ellipse" or "rect"
-             cache: str | Path | None = None,  # JSON file keeping detections and times, reused for photos already run
-            ) -> Report:
-    "Run a detector over an annotated dataset, timing each call, and score it."
+def detect_dataset(detector,  # a detector object, or a name from `facemask.pipeline.DETECTORS`
+                   dataset: str | Path | list[Annotated],  # a dataset folder or loaded annotations
+                   max_side: int | None = None,  # shrink photos so their longer side is at most this
+                   limit: int | None = None,  # only the first photos
+                   progress: bool = False,  # show a progress bar
+                   cache: str | Path | None = None,  # JSON file keeping detections and times, reused for photos already run
+                  ) -> tuple[list[Annotated], dict[str, Faces], dict[str, float]]:
+    "Run a detector over an annotated dataset, timing each call: the photos, their detections and seconds, by photo key."
     import cv2
     if isinstance(detector, str):
         from facemask.pipeline import get_detector
@@ -279,6 +276,23 @@ def evaluate(detector,  # a detector object, or a name from `facemask.pipeline.D
         kept.update({a.key: {"d": np.concatenate([dets[a.key].xyxy, dets[a.key].scores[:, None]], 1).round(4).tolist(),
                              "t": round(secs[a.key], 4)} for a in ds_run})
         Path(cache).parent.mkdir(parents=True, exist_ok=True); Path(cache).write_text(json.dumps(kept))
+    return ds, dets, secs
+
+def evaluate(detector,  # a detector object, or a name from `facemask.pipeline.DETECTORS`
+             dataset: str | Path | list[Annotated],  # a dataset folder or loaded annotations
+             scale: float = MASK_SCALE,  # mask size relative to each detection box
+             mask=None,  # a mask object to use its real coverage
+             max_side: int | None = None,  # shrink photos so their longer side is at most this
+             limit: int | None = None,  # score only the first photos
+             progress: bool = False,  # show a progress bar
+             shape: str = "ellipse",  # covered region without `mask`: "ellipse" or "rect"
+             cache: str | Path | None = None,  # JSON file keeping detections and times, reused for photos already run
+            ) -> Report:
+    "Run a detector over an annotated dataset, timing each call, and score it."
+    if isinstance(detector, str):
+        from facemask.pipeline import get_detector
+        detector = get_detector(detector)
+    ds, dets, secs = detect_dataset(detector, dataset, max_side, limit, progress, cache)
     return score(ds, dets, scale, mask, getattr(detector, "name", type(detector).__name__), secs, shape)
 
 def detections_from_json(path: str | Path,  # a `facemask --json` report
