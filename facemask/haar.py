@@ -116,12 +116,18 @@ def show_feature(rects: np.ndarray,  # (R, 5) rectangles x, y, w, h, weight in w
     if ax is None: _, ax = plt.subplots(figsize=(3, 3))
     W, H = window_wh
     if image is None: ax.imshow(np.full((H, W), 0.5), cmap="gray", vmin=0, vmax=1, extent=(0, W, H, 0))
-    else: ax.imshow(cv2.resize(image, (W * 8, H * 8), interpolation=cv2.INTER_AREA), cmap="gray", extent=(0, W, H, 0))
+    else:
+        big = cv2.resize(image, (W * 8, H * 8), interpolation=cv2.INTER_AREA)
+        ax.imshow(big, cmap="gray", extent=(0, W, H, 0))
     for rx, ry, rw, rh, wt in rects:
-        ax.add_patch(plt.Rectangle((rx, ry), rw, rh, color="white" if wt > 0 else "black", alpha=0.55 if image is not None else 0.9))
+        ax.add_patch(plt.Rectangle((rx, ry), rw, rh, color="white" if wt > 0 else "black",
+                                   alpha=0.55 if image is not None else 0.9))
         ax.text(rx + 0.3, ry + 0.3, f"{wt:+g}", ha="left", va="top", color="red", fontsize=9)
-    ax.set_xticks(range(0, W + 1, 4)); ax.set_yticks(range(0, H + 1, 4)); ax.grid(image is None, color="0.7", lw=0.5)
-    ax.set_xlim(0, W); ax.set_ylim(H, 0)
+    ax.set_xticks(range(0, W + 1, 4))
+    ax.set_yticks(range(0, H + 1, 4))
+    if image is None: ax.grid(True, color="0.7", lw=0.5)
+    ax.set_xlim(0, W)
+    ax.set_ylim(H, 0)
     if title: ax.set_title(title, fontsize=9)
     return ax
 
