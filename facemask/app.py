@@ -18,6 +18,7 @@ from ipyevents import Event
 from PIL import Image
 
 from .core import FacemaskError, Faces, Photo, encode_image, read_photo
+from .masks import MASK_SCALE_RANGE
 from . import pipeline
 
 # %% auto #0
@@ -99,6 +100,8 @@ def read_uploads(files: list[tuple[str, bytes]],  # (name, bytes) of each upload
             continue
         try: photos.append(read_photo(data, name=name))
         except FacemaskError as e: problems.append(f"{e}, skipped")
+        except Exception as e:  # read_photo raises only FacemaskError; this keeps the pick even if that ever fails
+            problems.append(" ".join(f"{name}: could not be read ({type(e).__name__}: {e}), skipped".split()))
     return photos, problems
 
 # %% ../nbs/09_app.ipynb #67efc439
@@ -335,6 +338,7 @@ class FacemaskApp:
         self._lock, self._running, self._thread = threading.Lock(), False, None
         self._checks: list[W.Checkbox] = []  # one per face of the current photo
         self._drag: list | None = None  # [press, latest] positions (preview pixels) while the mouse button is down
+        self._pressed_at: float = 0.0  # the page's time stamp of that press, in ms
         self._build()
 
     # --- widgets -------------------------------------------------------------------------------------
@@ -357,7 +361,7 @@ class FacemaskApp:
         self.mask_choice = W.ToggleButtons(options=list(self.masks), value="emoji" if "emoji" in self.masks else list(self.masks)[0],
                                            tooltips=[getattr(m, "hint", "") for m in self.masks.values()],
                                            description="Mask", style={"button_width": "70px"})
-        self.size = W.FloatSlider(min=0.8, max=2.0, step=0.05, description="Mask size", readout_format=".2f",
+        self.size = W.FloatSlider(min=MASK_SCALE_RANGE[0], max=2.0, step=0.05, description="Mask size", readout_format=".2f",
                                   value=_default_of(self.masks.get(self.mask_choice.value), "scale", 1.3), continuous_update=False)
         self.emoji_search = W.Text(placeholder="search by name: cat, sun, party…", description="Emoji", continuous_update=True,
                                    layout=lay(width="330px"))
@@ -467,7 +471,10 @@ class FacemaskApp:
         for p in problems: self.say(p, "error")
         for p in photos:
             if p.notes: self.say(f"{p.name}: {'; '.join(p.notes)}")
-        new = [PhotoState.of(p, self.preview_side) for p in photos]
+        new = []
+        for p in photos:  # one photo that cannot be shown must not cost the others of the pick
+            try: new.append(PhotoState.of(p, self.preview_side))
+            except Exception as e: self.say(" ".join(f"{p.name}: cannot be shown ({e}), skipped".split()), "error")
         if not new: return new
         first = len(self.photos)
         self.photos += new
@@ -693,7 +700,11 @@ class FacemaskApp:
         h, w = st.photo.rgb.shape[:2]
         side = max(2, min(w, h) // 4)
         for s, hi, v in zip(self.box_sliders, (w - 2, h - 2, w, h), ((w - side) // 2, (h - side) // 2, side, side)):
-            with s.hold_trait_notifications(): s.max, s.min, s.value = hi, 2 if s.description in ("width", "height") else 0, v
+            lo = 2 if s.description in ("width", "height") else 0
+            hi = max(hi, lo)  # a photo under 3 pixels still gets a valid (if tiny) range
+            with s.hold_trait_notifications():
+                s.min = 0
+                s.max, s.min, s.value = hi, lo, int(np.clip(v, lo, hi))
 
     @property
     def box_xyxy(self) -> list[int]:
@@ -719,9 +730,12 @@ class FacemaskApp:
         xy = (float(event["dataX"]), float(event["dataY"]))  # preview pixels
         if kind == "mousedown":
             self._drag = [xy, xy] if event.get("button", 0) == 0 else None  # the main button only
+            self._pressed_at = float(event.get("timeStamp", 0.0))
             return
         if self._drag is None: return  # moves and releases without a press on the picture
         if kind == "mousemove":
+            # moves are sent at most every MOVE_WAIT_MS, so one made before the press can arrive after it
+            if float(event.get("timeStamp", self._pressed_at)) < self._pressed_at: return
             if event.get("buttons", 1) == 0: self._drag = None  # released where the picture could not see it
             else: self._drag[1] = xy
             self.render_before()

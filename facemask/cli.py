@@ -7,31 +7,46 @@ Docs: https://facemask-dev.github.io/facemask/cli.html.md"""
 # %% ../nbs/06_cli.ipynb #2ae0d757
 from __future__ import annotations
 
-import argparse, sys, time
+import argparse, importlib, sys, time
 from pathlib import Path
 
 from .core import FacemaskError, MASK_SCALE
-from .pipeline import DETECTORS, MASKS, anonymize_files, plan_jobs, write_json
+from .masks import MASK_SCALE_RANGE
+from .pipeline import (DETECTORS, MASKS, FileResult, Job, anonymize_files, check_writable, get_mask,
+                               plan_jobs, write_json)
 
 # %% auto #0
-__all__ = ['main']
+__all__ = ['SUBCOMMANDS', 'summary', 'main']
 
 # %% ../nbs/06_cli.ipynb #3ceea9fe
+SUBCOMMANDS = {  # `facemask NAME ...` runs `main_NAME(argv)` of its module, imported only when asked for
+    "evaluate": "facemask.evaluate:main_evaluate",
+    "people": "facemask.identity:main_people",
+    "serve": "facemask.serve:main_serve",
+}
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="facemask", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Find the faces in photos and cover them. Originals are never changed; results carry no metadata.",
-        epilog="Detectors:\n" + "\n".join(f"  {k:<11} {c.hint}" for k, c in DETECTORS.items())
-             + "\n\nEvaluate a detector on an annotated folder: facemask evaluate DATASET --detector NAME"
-             + "\nEmoji art: OpenMoji (openmoji.org), CC BY-SA 4.0.")
+    detectors = "\n".join(f"  {k:<11} {c.hint}" for k, c in DETECTORS.items())
+    p = argparse.ArgumentParser(
+        prog="facemask", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Find the faces in photos and cover them. Originals are never changed; results carry no "
+                    "metadata.",
+        epilog=f"Detectors:\n{detectors}\n\n"
+               "Evaluate a detector on an annotated folder: facemask evaluate DATASET --detector NAME\n"
+               "Emoji art: OpenMoji (openmoji.org), CC BY-SA 4.0.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders (searched recursively)")
-    p.add_argument("-o", "--out", metavar="OUT", help="output folder (default: a sibling folder, e.g. photos-masked/)")
+    p.add_argument("-o", "--out", metavar="OUT",
+                   help="output folder (default: beside the input, e.g. photos-masked/ or a-masked.jpg)")
     p.add_argument("--detector", default="auto", choices=list(DETECTORS), help="face detector (default: auto)")
     p.add_argument("--mask", default="emoji", choices=list(MASKS), help="how to cover faces (default: emoji)")
-    p.add_argument("--emoji", metavar="E", help="emoji for --mask emoji: a character or :name:, several separated by "
-                   "commas (cycled over faces), or 'random'")
-    p.add_argument("--scale", type=float, default=MASK_SCALE, metavar="S", help=f"mask size relative to the face box (default {MASK_SCALE})")
+    p.add_argument("--emoji", metavar="E", help="emoji for --mask emoji: a character or :name:, several "
+                   "separated by commas (cycled over faces), or 'random'")
+    lo, hi = MASK_SCALE_RANGE
+    p.add_argument("--scale", type=float, default=MASK_SCALE, metavar="S",
+                   help=f"mask size relative to the face box, {lo:g} to {hi:g} (default {MASK_SCALE})")
     p.add_argument("--seed", type=int, default=0, help="random seed for --emoji random")
-    p.add_argument("--keep-metadata", action="store_true", help="copy EXIF (camera, date, GPS!) into the outputs; default: strip it")
+    p.add_argument("--keep-metadata", action="store_true",
+                   help="copy EXIF (camera, date, GPS!) into the outputs; default: strip it")
     p.add_argument("--json", metavar="FILE", help="write detections as {path: [[x1, y1, x2, y2, score], ...]}")
     p.add_argument("--no-images", action="store_true", help="only detect (with --json); write no images")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="processes to use (default 1)")
@@ -48,38 +63,76 @@ def _mask_params(args) -> dict:
     elif args.emoji: raise FacemaskError(f"--emoji {args.emoji}: only applies to --mask emoji")
     return params
 
+def _check_usage(args, jobs: list[Job]) -> None:
+    "Every mistake in the command itself, found before any photo is read: `FacemaskError`."
+    if args.no_images and not args.json: raise FacemaskError("--no-images: nothing to do without --json FILE")
+    if args.workers < 1: raise FacemaskError(f"--workers {args.workers}: must be at least 1")
+    if not args.no_images:
+        try: get_mask(args.mask, **_mask_params(args))  # --scale, --emoji: checked by the mask itself
+        except FacemaskError as e:
+            raise FacemaskError(f"--{e}" if str(e).startswith("scale") else str(e)) from None
+        for folder in sorted({j.dst.parent for j in jobs if j.error is None}): check_writable(folder)
+    if args.json: check_writable(args.json, folder=False)
+
+def _plural(n: int, word: str) -> str: return f"{n} {word}{'' if n == 1 else 's'}"
+
+def summary(results: list[FileResult],  # every result of the run
+            jobs: list[Job],  # the plan that was run
+            masked: bool,  # whether images were written
+            seconds: float,  # how long the run took
+           ) -> str:
+    "The run's last line: what was done, what was covered, what failed or was passed over, and where it went."
+    failed = [r for r in results if r.error]
+    found = sum(len(r.detections) for r in results if not r.error)
+    covered = sum(r.covered for r in results if not r.error)
+    line = f"{len(jobs) - len(failed)} of {_plural(len(jobs), 'photo')} done, "
+    if masked:
+        line += f"{_plural(found, 'face')} found, {covered} covered"
+        if covered < found: line += f" ({found - covered} only partly: try a larger --scale)"
+    else: line += f"{_plural(found, 'face')} found"
+    line += f", {len(failed)} failed"
+    if getattr(jobs, "skipped", None): line += f", {_plural(len(jobs.skipped), 'file')} skipped (not photos)"
+    renamed = sum(any(n.startswith("written as") for n in j.notes) for j in jobs)
+    if renamed: line += f", {renamed} renamed to keep names apart"
+    line += f", {seconds:.1f} s"
+    bases = sorted({str(j.dst.parents[len(Path(j.key).parts) - 1]) for j in jobs if j.error is None})
+    if masked and len(failed) < len(jobs) and bases: line += f" → {', '.join(bases)}"
+    return line
+
 def main(argv: list[str] | None = None,  # arguments without the program name; default sys.argv[1:]
         ) -> int:
     "Run the `facemask` command; returns the exit status (0 all done, 1 some files failed, 2 usage error)."
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["evaluate"]:
-        from facemask.evaluate import main_evaluate
-        return main_evaluate(argv[1:])
-    p = _parser()
-    args = p.parse_args(argv)
+    if argv[:1] and argv[0] in SUBCOMMANDS:
+        module, func = SUBCOMMANDS[argv[0]].split(":")
+        return getattr(importlib.import_module(module), func)(argv[1:])
+    args = _parser().parse_args(argv)
     try:
-        if args.no_images and not args.json: raise FacemaskError("--no-images: nothing to do without --json FILE")
-        if args.workers < 1: raise FacemaskError(f"--workers {args.workers}: must be at least 1")
         jobs = plan_jobs(args.paths, args.out)
-        mask = None if args.no_images else args.mask
-        mask_params = _mask_params(args) if mask else None
-        results, t0 = [], time.perf_counter()
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr,
-                   disable=args.quiet or len(jobs) < 2 or not sys.stderr.isatty())  # no bar in logs and pipes
-        for r in anonymize_files(jobs, args.detector, mask, mask_params=mask_params,
-                                 workers=args.workers, keep_metadata=args.keep_metadata):
-            results.append(r); bar.update()
-            if r.error: bar.write(f"error: {r.error}", file=sys.stderr)
-        bar.close()
+        _check_usage(args, jobs)
     except FacemaskError as e:
-        print(f"facemask: {e}", file=sys.stderr); return 2
-    failed = [r for r in results if r.error]
-    if args.json: write_json(results, args.json)
-    seconds = time.perf_counter() - t0
-    n_faces = sum(len(r.detections) for r in results if not r.error)
-    bases = sorted({str(j.dst.parents[len(Path(j.key).parts) - 1]) for j in jobs})  # the output folder of each input
-    where = f" → {', '.join(bases)}" if mask and len(failed) < len(jobs) else ""
-    print(f"{len(jobs) - len(failed)} of {len(jobs)} photos done, {n_faces} face{'' if n_faces == 1 else 's'} {'covered' if mask else 'found'}, "
-          f"{len(failed)} failed, {seconds:.1f} s{where}" + (f"; detections in {args.json}" if args.json else ""), file=sys.stderr)
-    return 1 if failed else 0
+        print(f"facemask: {e}", file=sys.stderr)
+        return 2
+    mask = None if args.no_images else args.mask
+    results, t0 = [], time.perf_counter()
+    from tqdm.auto import tqdm
+    bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr,
+               disable=args.quiet or len(jobs) < 2 or not sys.stderr.isatty())  # no bar in logs and pipes
+    for r in anonymize_files(jobs, args.detector, mask, mask_params=_mask_params(args) if mask else None,
+                             workers=args.workers, keep_metadata=args.keep_metadata):
+        results.append(r)
+        bar.update()
+        if r.error: bar.write(f"error: {r.error}", file=sys.stderr)
+        elif mask and r.covered < len(r.detections):
+            bar.write(f"warning: {r.src}: {len(r.detections) - r.covered} of {_plural(len(r.detections), 'face')}"
+                      " only partly covered", file=sys.stderr)
+    bar.close()
+    status = 1 if any(r.error for r in results) else 0
+    if args.json:
+        try: write_json(results, args.json)
+        except FacemaskError as e:
+            print(f"error: {e}", file=sys.stderr)
+            status = 1
+    print(summary(results, jobs, bool(mask), time.perf_counter() - t0)
+          + (f"; detections in {args.json}" if args.json and status == 0 else ""), file=sys.stderr)
+    return status

@@ -7,24 +7,28 @@ Docs: https://facemask-dev.github.io/facemask/core.html.md"""
 # %% ../nbs/00_core.ipynb #70da27f5
 from __future__ import annotations
 
-import functools, io, os, tempfile, warnings
+import contextlib, functools, io, os, secrets, stat, tempfile, threading, warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Union
+from typing import Iterable, Iterator, Union
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFile, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageDraw, ImageFile, ImageFont, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'MASK_SCALE', 'FacemaskError', 'Photo', 'read_photo', 'read_rgb', 'sample_path', 'sample_image',
-           'encode_image', 'save_image', 'Faces', 'box_iou', 'nms_indices', 'nms']
+__all__ = ['MAX_PIXELS', 'MAX_FILE_MB', 'MASK_SCALE', 'FacemaskError', 'Photo', 'read_file', 'read_photo', 'read_rgb',
+           'sample_path', 'sample_image', 'encode_image', 'atomic_output', 'write_atomic', 'save_image', 'Faces',
+           'box_iou', 'nms_indices', 'nms']
 
 # %% ../nbs/00_core.ipynb #5f23c0a3
 class FacemaskError(ValueError):
     "A problem with the user's input, explained in one line that names the file."
+    def __init__(self, message: str):  # what went wrong; newlines and runs of spaces are folded into one line
+        super().__init__(" ".join(str(message).split()))
 
 # %% ../nbs/00_core.ipynb #ddd54f46
 MAX_PIXELS = 100_000_000  # refuse photos with more pixels than this (a 100-megapixel photo already needs 300 MB)
+MAX_FILE_MB = 256  # refuse files larger than this before reading them (an endless stream is never read whole)
 
 @dataclass
 class Photo:
@@ -49,6 +53,79 @@ def _register_heif() -> bool:
     pillow_heif.register_heif_opener()
     return True
 
+_KINDS = {stat.S_IFIFO: "a named pipe", stat.S_IFCHR: "a device", stat.S_IFBLK: "a disk device",
+          stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"}
+
+def read_file(path: str | Path,  # the file to read
+              name: str | None = None,  # what to call it in messages (default: the path)
+              max_bytes: int = MAX_FILE_MB * 2**20,  # refuse larger files
+             ) -> bytes:
+    "The bytes of a regular file; `FacemaskError` for folders, pipes, devices, link loops and oversized files."
+    name = name or str(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)  # a pipe must not block
+    try: fd = os.open(path, flags)
+    except FileNotFoundError:
+        broken = os.path.islink(path)
+        raise FacemaskError(f"{name}: {'a link to a missing file' if broken else 'no such file'}") from None
+    except OSError as e:
+        why = "a link that leads back to itself" if e.errno == 40 else f"cannot be read ({e.strerror or e})"
+        raise FacemaskError(f"{name}: {why}") from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        kind = _KINDS.get(stat.S_IFMT(st.st_mode), "not a regular file")
+        raise FacemaskError(f"{name}: is {kind}, not a photo")
+    with os.fdopen(fd, "rb") as f:
+        too_big = f"{name}: refused, larger than {max_bytes / 2**20:g} MB"
+        if st.st_size > max_bytes: raise FacemaskError(f"{too_big} ({st.st_size / 2**20:.0f} MB)")
+        data = f.read(max_bytes + 1)
+    if len(data) > max_bytes: raise FacemaskError(too_big)
+    return data
+
+# %% ../nbs/00_core.ipynb #read2cell
+_pillow_lock = threading.RLock()  # Pillow's truncated-file switch is global: one reader flips it at a time
+
+@contextlib.contextmanager
+def _pillow_strict(lenient_text: bool = False):
+    "Refuse truncated pixel data, whatever `import face_recognition` set; optionally skip oversized text chunks."
+    with _pillow_lock:
+        before = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient_text  # Pillow empties an oversized text chunk when this is on
+        try: yield
+        finally: ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+def _open_image(data: bytes, name: str, notes: list[str]) -> Image.Image:
+    "A lazily decoded PIL image from encoded bytes; `FacemaskError` if no reader knows them."
+    _register_heif()
+    for lenient in (False, True):
+        try:
+            with _pillow_strict(lenient): return Image.open(io.BytesIO(data))
+        except UnidentifiedImageError:
+            raise FacemaskError(f"{name}: not a photo in a format facemask can read (JPEG, PNG, WebP, HEIC, …)") from None
+        except Image.DecompressionBombError as e: raise FacemaskError(f"{name}: refused, too many pixels ({e})") from None
+        except ValueError as e:  # an oversized text chunk (Pillow's guard against zip bombs): the pixels may be fine
+            if lenient or "too large" not in str(e).lower(): raise FacemaskError(f"{name}: cannot be opened ({e})") from None
+            notes.append("ignored an oversized text chunk")
+        except OSError as e: raise FacemaskError(f"{name}: cannot be opened ({e})") from None
+
+def _to_srgb(im: Image.Image, notes: list[str]) -> Image.Image:
+    "Pixels converted from an embedded colour profile (wide gamut, linear…) to sRGB, which is what we save."
+    icc = im.info.get("icc_profile")
+    if not icc or im.mode not in ("RGB", "RGBA", "L", "LA", "CMYK", "P"): return im
+    try: src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    except (OSError, ImageCms.PyCMSError, TypeError, ValueError):
+        notes.append("ignored a colour profile that could not be read"); return im
+    desc = (ImageCms.getProfileDescription(src) or "").strip()
+    if desc.lower().startswith("srgb"): return im  # already sRGB: nothing to convert
+    if im.mode in ("P", "LA"): im = im.convert("RGBA" if "transparency" in im.info or im.mode == "LA" else "RGB")
+    try:
+        srgb = ImageCms.createProfile("sRGB")
+        out = ImageCms.profileToProfile(im, src, srgb, outputMode="RGBA" if im.mode == "RGBA" else "RGB")
+    except (OSError, ImageCms.PyCMSError, ValueError):
+        notes.append(f"could not convert the colour profile ({desc or 'unnamed'}) to sRGB"); return im
+    notes.append(f"converted colours from the embedded profile ({desc or 'unnamed'}) to sRGB")
+    return out
+
 def _to_rgb(im: Image.Image, notes: list[str]) -> np.ndarray:
     "RGB uint8 pixels of a PIL image of any mode, noting conversions."
     mode = im.mode
@@ -57,8 +134,9 @@ def _to_rgb(im: Image.Image, notes: list[str]) -> np.ndarray:
         a = np.asarray(im).astype(np.float64)
         top = 65535.0 if mode.startswith("I;16") or a.max() > 255 else 255.0
         if mode == "F": top = max(float(np.nanmax(a)), 1e-12)
-        a = np.clip(a / top * 255 + 0.5, 0, 255).astype(np.uint8)
-        notes.append(f"converted {mode} ({'16-bit' if top == 65535 else 'high bit depth'}) greyscale to 8-bit RGB")
+        a = np.clip(np.nan_to_num(a) / top * 255 + 0.5, 0, 255).astype(np.uint8)
+        depth = "16-bit" if top == 65535 else "high bit depth"
+        notes.append(f"converted {mode} ({depth}) greyscale to 8-bit RGB")
         return np.repeat(a[..., None], 3, 2)
     if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
@@ -68,64 +146,71 @@ def _to_rgb(im: Image.Image, notes: list[str]) -> np.ndarray:
     notes.append(f"converted {mode} to RGB")
     return np.asarray(im.convert("RGB"))
 
-def _open_source(source, name: str | None) -> tuple[Image.Image, str]:
-    if isinstance(source, (str, os.PathLike)):
-        p = Path(source); name = name or str(p)
-        if not p.exists(): raise FacemaskError(f"{name}: no such file")
-        if p.is_dir(): raise FacemaskError(f"{name}: is a folder, not a photo")
-        try: data = p.read_bytes()
-        except OSError as e: raise FacemaskError(f"{name}: cannot be read ({e.strerror or e})") from None
-        source = data
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        name = name or "uploaded photo"
-        if len(source) == 0: raise FacemaskError(f"{name}: the file is empty")
-        _register_heif()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check the size ourselves
-                return Image.open(io.BytesIO(bytes(source))), name
-        except UnidentifiedImageError: raise FacemaskError(f"{name}: not a photo in a format facemask can read (JPEG, PNG, WebP, HEIC, …)") from None
-        except Image.DecompressionBombError as e: raise FacemaskError(f"{name}: refused, too many pixels ({e})") from None
-        except OSError as e: raise FacemaskError(f"{name}: cannot be opened ({e})") from None
-    raise FacemaskError(f"{name or type(source).__name__}: cannot read a photo from a {type(source).__name__}")
+def _upright(im: Image.Image, notes: list[str]) -> Image.Image:
+    "The image turned as its EXIF orientation says; only the eight defined values turn anything."
+    orientation = im.getexif().get(0x0112)
+    if not isinstance(orientation, int) or not 2 <= orientation <= 8: return im
+    notes.append(f"rotated upright (EXIF orientation {orientation})")
+    return ImageOps.exif_transpose(im)
+
+def _decode(im: Image.Image, name: str, max_pixels: int, keep_exif: bool, notes: list[str]) -> Photo:
+    "Decode an opened image into an upright sRGB `Photo`."
+    fmt = im.format
+    if im.width * im.height > max_pixels:
+        raise FacemaskError(f"{name}: refused, {im.width}×{im.height} is {im.width * im.height / 1e6:.0f} "
+                            f"megapixels (the limit is {max_pixels / 1e6:.0f}); shrink it first")
+    if im.width < 1 or im.height < 1: raise FacemaskError(f"{name}: the photo has no pixels ({im.width}×{im.height})")
+    try:
+        frames = getattr(im, "n_frames", 1)
+        with _pillow_strict(): im.load()
+        exif = im.info.get("exif") if keep_exif else None
+        im = _upright(im, notes)
+        rgb = _to_rgb(_to_srgb(im, notes), notes)
+    except FacemaskError: raise
+    except (OSError, SyntaxError, ValueError, TypeError, EOFError, KeyError, IndexError) as e:
+        raise FacemaskError(f"{name}: the file is truncated or corrupt ({e})") from None
+    if frames > 1: notes.append(f"used the first of {frames} frames")
+    return Photo(np.ascontiguousarray(rgb, dtype=np.uint8), name, fmt, notes, exif)
 
 def read_photo(source: str | Path | bytes | Image.Image | np.ndarray,  # a path, encoded bytes, a PIL image or an array
                name: str | None = None,  # what to call it in messages (default: the path, or "uploaded photo")
                max_pixels: int = MAX_PIXELS,  # refuse larger photos (decompression bombs)
                keep_exif: bool = False,  # keep the raw EXIF bytes in `Photo.exif` (for saving them again)
+               max_bytes: int = MAX_FILE_MB * 2**20,  # refuse larger files
               ) -> Photo:
-    "Read a photo from a path, bytes, a PIL image or an array into upright RGB uint8; `FacemaskError` if it can't."
+    "Read a photo from a path, bytes, a PIL image or an array into upright sRGB `uint8`; `FacemaskError` if it can't."
+    if isinstance(source, (str, os.PathLike)): name = name or str(source)
+    elif isinstance(source, np.ndarray): name = name or "array"
+    elif isinstance(source, Image.Image): name = name or "PIL image"
+    elif isinstance(source, (bytes, bytearray, memoryview)): name = name or "uploaded photo"
+    else: raise FacemaskError(f"{name or type(source).__name__}: cannot read a photo from a {type(source).__name__}")
     notes: list[str] = []
-    if isinstance(source, np.ndarray): return _photo_from_array(source, name or "array", max_pixels)
-    if isinstance(source, Image.Image): im, name = source, name or "PIL image"
-    else: im, name = _open_source(source, name)
-    fmt = im.format
-    if im.width * im.height > max_pixels:
-        raise FacemaskError(f"{name}: refused, {im.width}×{im.height} is {im.width * im.height / 1e6:.0f} megapixels "
-                            f"(the limit is {max_pixels / 1e6:.0f}); shrink it first")
-    if getattr(im, "n_frames", 1) > 1: notes.append(f"used the first of {im.n_frames} frames")
-    truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            ImageFile.LOAD_TRUNCATED_IMAGES = False  # face_recognition sets it True for everyone when imported
-            try: im.load()
-            finally: ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
-            exif = im.info.get("exif") if keep_exif else None
-            orientation = im.getexif().get(0x0112, 1)
-            if orientation not in (1, None):
-                im = ImageOps.exif_transpose(im)
-                notes.append(f"rotated upright (EXIF orientation {orientation})")
-            rgb = _to_rgb(im, notes)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check the size ourselves
+            if isinstance(source, np.ndarray): return _photo_from_array(source, name, max_pixels)
+            if isinstance(source, Image.Image): im = source
+            else:
+                data = read_file(source, name, max_bytes) if isinstance(source, (str, os.PathLike)) else bytes(source)
+                if len(data) == 0: raise FacemaskError(f"{name}: the file is empty")
+                if len(data) > max_bytes: raise FacemaskError(f"{name}: refused, larger than {max_bytes / 2**20:g} MB")
+                im = _open_image(data, name, notes)
+            photo = _decode(im, name, max_pixels, keep_exif, notes)
+        damaged = sorted({" ".join(str(w.message).split()) for w in caught if "PIL" in str(w.filename)})
+        if damaged: photo.notes.append(f"ignored damaged metadata ({'; '.join(damaged)})")
+        return photo
     except FacemaskError: raise
-    except (OSError, SyntaxError, ValueError) as e:
-        raise FacemaskError(f"{name}: the file is truncated or corrupt ({e})") from None
-    return Photo(np.ascontiguousarray(rgb, dtype=np.uint8), name, fmt, notes, exif)
+    except MemoryError: raise FacemaskError(f"{name}: not enough memory to read it") from None
+    except Exception as e:  # anything a decoder throws at us still becomes one line that names the file
+        raise FacemaskError(f"{name}: cannot be read ({type(e).__name__}: {e})") from None
 
 def _photo_from_array(a: np.ndarray, name: str, max_pixels: int) -> Photo:
+    "A `Photo` from an array of pixels, converting greyscale, RGBA, floats and 16-bit."
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)) or a.size == 0:
         raise FacemaskError(f"{name}: expected an (H, W), (H, W, 3) or (H, W, 4) image array, got shape {a.shape}")
-    if a.shape[0] * a.shape[1] > max_pixels: raise FacemaskError(f"{name}: refused, {a.shape[1]}×{a.shape[0]} has too many pixels")
+    if a.shape[0] * a.shape[1] > max_pixels:
+        raise FacemaskError(f"{name}: refused, {a.shape[1]}×{a.shape[0]} has too many pixels")
     notes = []
     if a.dtype != np.uint8:
         if a.dtype == np.bool_ or np.issubdtype(a.dtype, np.floating) and np.nanmax(a) <= 1.0:
@@ -133,7 +218,9 @@ def _photo_from_array(a: np.ndarray, name: str, max_pixels: int) -> Photo:
         elif a.dtype == np.uint16: a = (a.astype(np.uint32) * 255 // 65535).astype(np.uint8)
         else: raise FacemaskError(f"{name}: expected uint8 pixels (or floats in 0–1, or uint16), got {a.dtype}")
         notes.append("converted pixels to uint8")
-    if a.ndim == 2 or a.shape[2] == 1: a = np.repeat(a.reshape(a.shape[0], a.shape[1], 1), 3, 2); notes.append("converted greyscale to RGB")
+    if a.ndim == 2 or a.shape[2] == 1:
+        a = np.repeat(a.reshape(a.shape[0], a.shape[1], 1), 3, 2)
+        notes.append("converted greyscale to RGB")
     elif a.shape[2] == 4: return Photo(_to_rgb(Image.fromarray(a, "RGBA"), notes), name, None, notes)
     return Photo(np.ascontiguousarray(a), name, None, notes)
 
@@ -165,7 +252,9 @@ _FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
 
 def _exif_upright(exif: bytes) -> bytes:
     "EXIF bytes with the orientation tag reset, since the saved pixels are already upright."
-    e = Image.Exif(); e.load(exif); e[0x0112] = 1
+    e = Image.Exif()
+    e.load(exif)
+    e[0x0112] = 1
     return e.tobytes()
 
 def encode_image(rgb: np.ndarray,  # (H, W, 3) uint8 pixels
@@ -182,6 +271,37 @@ def encode_image(rgb: np.ndarray,  # (H, W, 3) uint8 pixels
     Image.fromarray(np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)).save(buf, fmt, **kw)
     return buf.getvalue()
 
+@contextlib.contextmanager
+def atomic_output(path: str | Path,  # the file to create or replace
+                 ) -> Iterator[Path]:
+    "Write to a hidden temporary file beside `path` (yielded), renamed over `path` only if the block succeeds."
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        while True:  # a short random name, so a long file name still fits; O_EXCL, so two runs never share it
+            tmp = path.parent / f".facemask-{secrets.token_hex(4)}{path.suffix[:12]}"
+            try:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # the user's umask applies
+                break
+            except FileExistsError: continue
+    except OSError as e: raise FacemaskError(f"{path}: cannot be written ({e.strerror or e})") from None
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise FacemaskError(f"{path}: cannot be written ({e.strerror or e})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+def write_atomic(data: bytes,  # the whole content
+                 path: str | Path,  # the file to create or replace
+                ) -> Path:
+    "Write bytes to `path` in one step: readers see the old file or the new one, never half of one."
+    with atomic_output(path) as tmp: tmp.write_bytes(data)
+    return Path(path)
+
 def save_image(rgb: np.ndarray,  # (H, W, 3) uint8 pixels
                path: str | Path,  # destination; the format comes from its suffix unless `format` is given
                format: str | None = None,  # "JPEG", "PNG" or "WEBP"
@@ -192,15 +312,7 @@ def save_image(rgb: np.ndarray,  # (H, W, 3) uint8 pixels
     path = Path(path)
     fmt = format or _FORMATS.get(path.suffix.lower())
     if fmt is None: raise FacemaskError(f"{path}: unknown image suffix '{path.suffix}'; use .jpg, .png or .webp")
-    data = encode_image(rgb, fmt, quality, exif)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f: f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-    return path
+    return write_atomic(encode_image(rgb, fmt, quality, exif), path)
 
 # %% ../nbs/00_core.ipynb #358a04e4
 MASK_SCALE: float = 1.45  # default mask size relative to a face box, for round masks (each side 45 % longer)

@@ -17,8 +17,8 @@ from PIL import Image, ImageDraw, ImageFont
 from .core import MASK_SCALE, FacemaskError, Faces, sample_image
 
 # %% auto #0
-__all__ = ['EMOJI_CREDIT', 'FRIENDLY_EMOJI', 'resolve_emoji', 'render_emoji', 'ShapeMask', 'Blur', 'Pixelate', 'Solid',
-           'face_roll', 'EmojiMask']
+__all__ = ['EMOJI_CREDIT', 'MASK_SCALE_RANGE', 'FRIENDLY_EMOJI', 'resolve_emoji', 'render_emoji', 'check_scale', 'ShapeMask',
+           'Blur', 'Pixelate', 'Solid', 'face_roll', 'EmojiMask']
 
 # %% ../nbs/04_masks.ipynb #51d7440c
 EMOJI_CREDIT = "Emoji: OpenMoji (openmoji.org), the open-source emoji and icon project, CC BY-SA 4.0"
@@ -95,14 +95,33 @@ def _blend(out: np.ndarray, win, new: np.ndarray, alpha: np.ndarray) -> None:
     out[y0:y1, x0:x1] = (new.astype(np.float32) * a + roi * (1 - a) + 0.5).astype(np.uint8)
 
 # %% ../nbs/04_masks.ipynb #91663f07
+MASK_SCALE_RANGE = (1.0, 4.0)  # smaller masks leave part of every face visible; larger ones cost memory for nothing
+
+def check_scale(scale: float,  # mask size relative to the face box
+               ) -> float:
+    "`scale` as a float if it lies in `MASK_SCALE_RANGE`; else `FacemaskError` with the reason."
+    lo, hi = MASK_SCALE_RANGE
+    try: scale = float(scale)
+    except (TypeError, ValueError): raise FacemaskError(f"scale {scale!r}: must be a number") from None
+    if not lo <= scale <= hi:  # also refuses nan
+        why = "would leave part of every face visible" if scale < lo else "is larger than any face needs"
+        raise FacemaskError(f"scale {scale:g}: {why}; choose a value from {lo:g} to {hi:g}")
+    return scale
+
+def _check_number(name: str, value, lo: float, hi: float, kind=float):
+    "`value` as `kind` if it lies in [lo, hi]; else `FacemaskError`."
+    try: v = kind(value)
+    except (TypeError, ValueError): raise FacemaskError(f"{name} {value!r}: must be a number") from None
+    if not lo <= v <= hi: raise FacemaskError(f"{name} {value!r}: choose a value from {lo:g} to {hi:g}")
+    return v
+
 class ShapeMask:
     "Base of the masks that fill an ellipse or rectangle around each face."
     def __init__(self, scale: float = MASK_SCALE,  # covered box relative to the face box
                  shape: str = "ellipse",  # "ellipse" or "rect"
                 ):
         if shape not in ("ellipse", "rect"): raise FacemaskError(f"{shape}: unknown mask shape; use 'ellipse' or 'rect'")
-        if not scale > 0: raise FacemaskError(f"scale {scale}: must be positive")
-        self.scale, self.shape = float(scale), shape
+        self.scale, self.shape = check_scale(scale), shape
 
     def _fill(self, roi: np.ndarray, box_wh: tuple[float, float]) -> np.ndarray: raise NotImplementedError
 
@@ -134,7 +153,8 @@ class Blur(ShapeMask):
     "Gaussian blur whose strength follows the face's size (the weakest mask: light blurs can leak identity)."
     def __init__(self, strength: float = 0.25,  # blur σ as a fraction of the covered width
                  scale: float = MASK_SCALE, shape: str = "ellipse"):
-        super().__init__(scale, shape); self.strength = float(strength)
+        super().__init__(scale, shape)
+        self.strength = _check_number("strength", strength, 0.01, 2.0)
     def _fill(self, roi, box_wh):
         sigma = max(1.0, self.strength * box_wh[0])
         k = max(1.0, sigma / 4)  # a wide blur loses nothing when done at 1/k the size, and is k² times cheaper
@@ -147,7 +167,8 @@ class Pixelate(ShapeMask):
     "The face shrunk to a few coarse blocks and enlarged again."
     def __init__(self, blocks: int = 8,  # blocks across the covered width
                  scale: float = MASK_SCALE, shape: str = "ellipse"):
-        super().__init__(scale, shape); self.blocks = int(blocks)
+        super().__init__(scale, shape)
+        self.blocks = _check_number("blocks", blocks, 1, 64, int)
     def _fill(self, roi, box_wh):
         h, w = roi.shape[:2]
         cell = max(1.0, box_wh[0] / self.blocks)
@@ -158,7 +179,9 @@ class Solid(ShapeMask):
     "A flat colour: keeps nothing of the face."
     def __init__(self, color: tuple[int, int, int] = (0, 0, 0),  # RGB fill
                  scale: float = MASK_SCALE, shape: str = "ellipse"):
-        super().__init__(scale, shape); self.color = tuple(int(c) for c in color)
+        super().__init__(scale, shape)
+        if isinstance(color, str) or len(color) != 3: raise FacemaskError(f"color {color!r}: give three numbers, R G B")
+        self.color = tuple(_check_number("color", c, 0, 255, int) for c in color)
     def _fill(self, roi, box_wh):
         return np.broadcast_to(np.array(self.color, np.uint8), roi.shape)
 
@@ -185,7 +208,7 @@ class EmojiMask:
         if not specs: raise FacemaskError("emoji: give at least one emoji")
         self.emoji = [resolve_emoji(e) for e in specs]  # unknown names fail here, before any photo
         self.choices = tuple(resolve_emoji(e) for e in choices)
-        self.random, self.seed, self.scale = random, seed, float(scale)
+        self.random, self.seed, self.scale = random, seed, check_scale(scale)
 
     def emoji_for(self, n: int) -> list[str]:
         "The emoji for faces 0 … n-1."
@@ -208,7 +231,7 @@ class EmojiMask:
     def _windows(self, faces: Faces, size_wh):
         w, h = size_wh
         for box, ch, side, roll in self._placed(faces):
-            sprite = self._sprite(ch, side, roll)
+            sprite = self._sprite(ch, min(side, 2 * max(w, h)), roll)  # larger would hide nothing more
             sh, sw = sprite.shape[:2]
             cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
             x0, y0 = int(round(cx - sw / 2)), int(round(cy - sh / 2))

@@ -7,22 +7,25 @@ Docs: https://facemask-dev.github.io/facemask/pipeline.html.md"""
 # %% ../nbs/05_pipeline.ipynb #60e56caf
 from __future__ import annotations
 
-import json, os, tempfile, time
+import json, os, stat, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .core import FacemaskError, Faces, Photo, read_photo, read_rgb, save_image, sample_image, sample_path
+from .core import (FacemaskError, Faces, Photo, read_photo, read_rgb, save_image, sample_image,
+                           sample_path, write_atomic)
+from .evaluate import COVERED
 from .haar import HaarDetector
 from .dlib import HogDetector, CnnDetector
 from .dnn import CenterFace, YuNet, auto_detector, fast_detector, thorough_detector
 from .masks import EmojiMask, Blur, Pixelate, Solid
 
 # %% auto #0
-__all__ = ['DETECTORS', 'MASKS', 'IMAGE_SUFFIXES', 'Choice', 'get_detector', 'get_mask', 'anonymize', 'Job', 'plan_jobs',
-           'FileResult', 'anonymize_files', 'write_json']
+__all__ = ['DETECTORS', 'MASKS', 'IMAGE_SUFFIXES', 'VIDEO_SUFFIXES', 'Choice', 'get_detector', 'get_mask', 'anonymize', 'sniff',
+           'kind_of', 'Job', 'Plan', 'plan_jobs', 'check_writable', 'FileResult', 'covered_faces', 'anonymize_files',
+           'write_json']
 
 # %% ../nbs/05_pipeline.ipynb #236b85d7
 @dataclass(frozen=True)
@@ -79,52 +82,144 @@ def anonymize(image,  # a path, bytes, PIL image or RGB array
     return _resolve(mask, get_mask)(rgb, faces), faces
 
 # %% ../nbs/05_pipeline.ipynb #f30b3ee3
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".bmp", ".tif", ".tiff", ".gif"}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".mpo", ".png", ".webp", ".heic", ".heif", ".bmp", ".tif",
+                  ".tiff", ".gif"}
+VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}
 _KEEP_SUFFIX = {".jpg", ".jpeg", ".png", ".webp"}
+_TO_JPEG = {".jpe", ".jfif", ".mpo", ".heic", ".heif", ".tif", ".tiff"}
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif"}
+
+def sniff(path: str | Path,  # a file whose name does not say what it holds
+         ) -> str | None:
+    "'photo' or 'video' from a file's first bytes (JPEG, PNG, GIF, WebP, TIFF, BMP, HEIF; MP4, MOV, MKV, AVI), else None."
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode): return None  # never open a pipe or a device to look
+        with open(path, "rb") as f: head = f.read(16)
+    except OSError: return None
+    if head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n" or head[:6] in (b"GIF87a", b"GIF89a"):
+        return "photo"
+    if head[:4] in (b"II*\x00", b"MM\x00*") or head[:2] == b"BM": return "photo"
+    if head[:4] == b"RIFF": return {b"WEBP": "photo", b"AVI ": "video"}.get(head[8:12])
+    if head[4:8] == b"ftyp": return "photo" if head[8:12] in _HEIF_BRANDS else "video"
+    if head[:4] == b"\x1a\x45\xdf\xa3": return "video"  # Matroska / WebM
+    return None
+
+def kind_of(path: Path) -> str | None:
+    "'photo' or 'video' from the suffix, or from the content when the suffix says nothing."
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES: return "photo"
+    if suffix in VIDEO_SUFFIXES: return "video"
+    return sniff(path)
 
 @dataclass
 class Job:
-    "One photo to anonymize: where it is, where its result goes, and its key in the JSON report."
-    src: Path  # the input photo
-    dst: Path  # where the masked photo goes
+    "One photo or video to anonymize: where it is, where its result goes, and its key in the JSON report."
+    src: Path  # the input file
+    dst: Path  # where the masked result goes
     key: str   # path relative to the folder given (or the file name), as in the JSON report
+    kind: str = "photo"  # "photo" or "video"
+    notes: list[str] = field(default_factory=list)  # what planning decided, e.g. a renamed output
+    error: str | None = None  # a problem found while planning; the job then fails without being run
 
-def _out_name(rel: Path) -> Path:
-    suffix = rel.suffix.lower()
-    return rel if suffix in _KEEP_SUFFIX else rel.with_suffix(".jpg" if suffix in (".heic", ".heif", ".tif", ".tiff") else ".png")
+class Plan(list):
+    "The jobs of a run (a list of `Job`), and the files passed over because they are neither photos nor videos."
+    skipped: list[Path]
 
-def _walk(folder: Path, skip: Path | None) -> list[Path]:
+def _out_suffix(src: Path, kind: str) -> str:
+    "The suffix of a result: the input's own where facemask can write it, else .jpg, .png or (videos) .mp4."
+    suffix = src.suffix.lower()
+    if kind == "video": return ".mp4"
+    if suffix in _KEEP_SUFFIX: return src.suffix
+    return ".jpg" if suffix in _TO_JPEG or suffix not in IMAGE_SUFFIXES else ".png"
+
+def _out_name(rel: Path, kind: str = "photo", single: bool = False, renamed: bool = False) -> Path:
+    "Where a result goes, relative to its output folder: `a.heic` -> `a.jpg` (or `a.heic.jpg` when renamed)."
+    suffix = _out_suffix(rel, kind)
+    known = rel.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
+    stem = rel.name if renamed or not known else rel.stem
+    return rel.with_name(f"{stem}-masked{suffix}" if single else f"{stem}{suffix}")
+
+def _walk(folder: Path, skip: Path | None, skipped: list[Path], problems: list[tuple[Path, str]]) -> list[Path]:
+    "Photos and videos below `folder` (not hidden), sorted; other files go to `skipped`, unreadable folders to `problems`."
     found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and (skip is None or Path(root, d).resolve() != skip))
-        found += [Path(root, f) for f in sorted(files) if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_SUFFIXES]
+    def unreadable(e: OSError): problems.append((Path(e.filename or folder), f"cannot be read ({e.strerror or e})"))
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and (skip is None or os.path.realpath(Path(root, d)) != str(skip)))
+        for f in sorted(files):
+            if f.startswith("."): continue
+            (found if kind_of(Path(root, f)) else skipped).append(Path(root, f))
     return found
 
+def _rename_collisions(jobs: list[Job], single: set[int]) -> None:
+    "Give every job its own output: the input whose format is kept keeps the name, the others get their old suffix in it."
+    by_dst: dict[str, list[int]] = {}
+    for i, j in enumerate(jobs):
+        if j.error is None: by_dst.setdefault(os.path.realpath(j.dst).casefold(), []).append(i)
+    taken = set(by_dst)
+    for group in by_dst.values():
+        if len(group) < 2: continue
+        keeper = next((i for i in group if jobs[i].dst.suffix == jobs[i].src.suffix), group[0])
+        for i in group:
+            if i == keeper: continue
+            j = jobs[i]
+            rel = Path(j.src.name)
+            dst = j.dst.parent / _out_name(rel, j.kind, i in single, renamed=True)
+            n = 1
+            while os.path.realpath(dst).casefold() in taken:
+                n += 1
+                dst = j.dst.parent / _out_name(rel.with_name(f"{rel.name}-{n}"), j.kind, i in single, renamed=True)
+            taken.add(os.path.realpath(dst).casefold())
+            j.notes.append(f"written as {dst.name}, since {j.dst.name} is the result of {jobs[keeper].src.name}")
+            j.dst = dst
+
 def plan_jobs(inputs: Iterable[str | Path],  # files and folders (searched recursively)
-              out: str | Path | None = None,  # output folder; default: a sibling folder of each input
-             ) -> list[Job]:
-    "The photos to process and where each result goes; `FacemaskError` if that would touch an input."
+              out: str | Path | None = None,  # output folder; default: beside each input
+             ) -> Plan:
+    "The photos and videos to process and where each result goes; `FacemaskError` if that would touch an input."
     inputs = [Path(p) for p in inputs]
-    if not inputs: raise FacemaskError("no input: give one or more photos or folders")
+    if not inputs: raise FacemaskError("no input: give one or more photos, videos or folders")
     out = Path(out) if out is not None else None
-    out_r = out.resolve() if out else None
-    jobs: list[Job] = []
+    if out is not None and out.exists() and not out.is_dir():
+        raise FacemaskError(f"{out}: exists and is not a folder; choose another output folder (-o)")
+    out_r = Path(os.path.realpath(out)) if out else None
+    jobs, single, skipped, problems = Plan(), set(), [], []
     for p in inputs:
         if not p.exists(): raise FacemaskError(f"{p}: no such file or folder")
-        if out_r is not None and p.resolve() == out_r: raise FacemaskError(f"{out}: the output folder is an input; choose another (-o)")
+        if out_r is not None and Path(os.path.realpath(p)) == out_r:
+            raise FacemaskError(f"{out}: the output folder is an input; choose another (-o)")
         if p.is_dir():
-            base = out / (p.resolve().name if len(inputs) > 1 else "") if out else p.parent / f"{p.resolve().name}-masked"
-            jobs += [Job(f, base / _out_name(f.relative_to(p)), f.relative_to(p).as_posix()) for f in _walk(p, out_r)]
+            name = Path(os.path.realpath(p)).name
+            base = out / (name if len(inputs) > 1 else "") if out else p.parent / f"{name}-masked"
+            for f in _walk(p, out_r, skipped, problems):
+                rel = f.relative_to(p)
+                kind = kind_of(f)
+                jobs.append(Job(f, base / _out_name(rel, kind), rel.as_posix(), kind))
         else:
-            jobs.append(Job(p, (out or p.parent / "masked") / _out_name(Path(p.name)), p.name))
-    srcs = {j.src.resolve() for j in jobs}
-    seen: dict[Path, Path] = {}
+            single.add(len(jobs))
+            kind = kind_of(p) or "photo"  # a file the user named is tried, whatever its name
+            jobs.append(Job(p, (out or p.parent) / _out_name(Path(p.name), kind, single=out is None), p.name, kind))
+    for path, why in problems: jobs.append(Job(path, path, str(path), error=f"{path}: {why}"))
+    srcs = {os.path.realpath(j.src) for j in jobs}
     for j in jobs:
-        d = j.dst.resolve()
-        if d in srcs: raise FacemaskError(f"{j.src}: its output would overwrite an input ({j.dst}); choose another output folder (-o)")
-        if d in seen: raise FacemaskError(f"{j.src}: its output {j.dst} would also be written for {seen[d]}; choose separate outputs")
-        seen[d] = j.src
+        if j.error is None and os.path.realpath(j.dst) in srcs:
+            raise FacemaskError(f"{j.src}: its output would overwrite an input ({j.dst}); choose another output folder (-o)")
+    _rename_collisions(jobs, single)
+    jobs.skipped = skipped
     return jobs
+
+def check_writable(path: str | Path,  # a folder to write into, or a file to create
+                   folder: bool = True,  # True: `path` is a folder; False: a file
+                  ) -> Path:
+    "`FacemaskError` now, before any work, if `path` cannot be created or written."
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir(): raise FacemaskError(f"{path}: exists and is not a folder")
+    if not folder and path.is_dir(): raise FacemaskError(f"{path}: is a folder; give a file name")
+    existing = path if folder else path.parent
+    while not os.path.lexists(existing) and existing != existing.parent: existing = existing.parent
+    if not existing.is_dir(): raise FacemaskError(f"{path}: cannot be created, {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK): raise FacemaskError(f"{path}: no permission to write in {existing}")
+    return path
 
 # %% ../nbs/05_pipeline.ipynb #e5ad7820
 @dataclass
@@ -134,31 +229,55 @@ class FileResult:
     src: Path                         # the input photo
     dst: Path | None = None           # the masked photo written, if any
     detections: list = field(default_factory=list)  # [[x1, y1, x2, y2, score], ...] in the upright photo's pixels
+    covered: int = 0                  # faces the mask really hides (at least `COVERED` of each box)
     seconds: float = 0.0              # time spent on this photo
     error: str | None = None          # one-line reason it failed, or None
     notes: list[str] = field(default_factory=list)  # what reading it involved (rotation, colour conversion…)
+
+def covered_faces(mask,  # the mask that was applied
+                  faces: Faces,  # the faces it was applied to
+                  image_rgb: np.ndarray,  # the photo before
+                  masked_rgb: np.ndarray,  # the photo after
+                 ) -> np.ndarray:
+    "(N,) bool: which faces the mask really hides — at least `COVERED` of each box's pixels replaced."
+    h, w = image_rgb.shape[:2]
+    if hasattr(mask, "coverage"): cov = mask.coverage(faces, (w, h))
+    else: cov = (masked_rgb != image_rgb).any(-1)  # a mask of your own: the pixels it changed
+    shares = []
+    for x1, y1, x2, y2 in np.round(faces.clipped((w, h)).xyxy).astype(int):
+        inside = cov[y1:y2, x1:x2]
+        shares.append(inside.mean() if inside.size else 1.0)  # a box wholly outside the photo shows nothing
+    return np.asarray(shares, float).reshape(-1) >= COVERED
 
 _worker: dict = {}
 
 def _init_worker(detector: str, detector_params: dict, mask: str | None, mask_params: dict, threads: int | None):
     if threads:
-        import cv2; cv2.setNumThreads(threads)
+        import cv2
+        cv2.setNumThreads(threads)
         os.environ["OMP_NUM_THREADS"] = str(threads)
     _worker.update(detector=get_detector(detector, **detector_params),
                    mask=get_mask(mask, **mask_params) if mask else None)
 
 def _run_job(job: Job, keep_metadata: bool = False) -> FileResult:
+    "Read, detect, mask and save one photo; every problem becomes the result's one-line `error`."
     t0 = time.perf_counter()
-    res = FileResult(job.key, job.src)
+    res = FileResult(job.key, job.src, notes=list(job.notes))
     try:
+        if job.error: raise FacemaskError(job.error)
         photo = read_photo(job.src, keep_exif=keep_metadata)
         faces = _worker["detector"](photo.rgb)
-        res.notes = photo.notes
-        res.detections = [[round(float(v), 1) for v in b] + [round(float(s), 4)] for b, s in zip(faces.xyxy, faces.scores)]
-        if _worker["mask"] is not None:
-            res.dst = save_image(_worker["mask"](photo.rgb, faces), job.dst, exif=photo.exif if keep_metadata else None)
+        res.notes += photo.notes
+        res.detections = [[round(float(v), 1) for v in b] + [round(float(s), 4)]
+                          for b, s in zip(faces.xyxy, faces.scores)]
+        mask = _worker["mask"]
+        if mask is not None:
+            masked = mask(photo.rgb, faces)
+            res.covered = int(covered_faces(mask, faces, photo.rgb, masked).sum())
+            res.dst = save_image(masked, job.dst, exif=photo.exif if keep_metadata else None)
     except FacemaskError as e: res.error = str(e)
-    except Exception as e: res.error = f"{job.src}: failed ({type(e).__name__}: {e})"
+    except MemoryError: res.error = f"{job.src}: not enough memory to process it"
+    except Exception as e: res.error = " ".join(f"{job.src}: failed ({type(e).__name__}: {e})".split())
     res.seconds = time.perf_counter() - t0
     return res
 
@@ -172,7 +291,8 @@ def anonymize_files(jobs: list[Job],  # from `plan_jobs`
                    ) -> Iterator[FileResult]:
     "Anonymize every job's photo, yielding a `FileResult` per photo; bad files are reported, not fatal."
     args = (detector, detector_params or {}, mask, mask_params or {})
-    get_detector(detector, **args[1]); mask and get_mask(mask, **args[3])  # bad names or parameters fail here, once
+    get_detector(detector, **args[1])  # bad names or parameters fail here, once, before any photo
+    if mask: get_mask(mask, **args[3])
     if workers <= 1 or len(jobs) <= 1:
         _init_worker(*args, None)
         for job in jobs: yield _run_job(job, keep_metadata)
@@ -192,8 +312,4 @@ def write_json(results: Iterable[FileResult],  # from `anonymize_files`
               ) -> Path:
     "Write detections as `{key: [[x1, y1, x2, y2, score], ...]}`, the format the evaluation tools read."
     data = {r.key: r.detections for r in sorted(results, key=lambda r: r.key) if r.error is None}
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    with os.fdopen(fd, "w") as f: json.dump(data, f, indent=1)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(json.dumps(data, indent=1).encode(), path)
