@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=f"Detectors:\n{detectors}\n\n"
                "Evaluate a detector on an annotated folder: facemask evaluate DATASET --detector NAME\n"
                "Emoji art: OpenMoji (openmoji.org), CC BY-SA 4.0.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders (searched recursively)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="photos, videos and folders (searched recursively)")
     p.add_argument("-o", "--out", metavar="OUT",
                    help="output folder (default: beside the input, e.g. photos-masked/ or a-masked.jpg)")
     p.add_argument("--detector", default="auto", choices=list(DETECTORS), help="face detector (default: auto)")
@@ -50,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write detections as {path: [[x1, y1, x2, y2, score], ...]}")
     p.add_argument("--no-images", action="store_true", help="only detect (with --json); write no images")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="processes to use (default 1)")
+    v = p.add_argument_group("videos (.mp4 .mov .m4v .mkv .webm .avi; written as H.264 .mp4)")
+    v.add_argument("--audio", choices=("keep", "drop"), default="keep",
+                   help="the sound: keep (copied, or re-encoded to AAC) or drop it; voices are NOT anonymized")
+    v.add_argument("--detect-every", type=int, default=1, metavar="K",
+                   help="detect on every K-th frame and track in between: K times faster, may miss brief faces")
+    v.add_argument("--from-json", metavar="FILE",
+                   help="cover the boxes of FILE (written by --json, perhaps edited) instead of detecting")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -67,12 +74,32 @@ def _check_usage(args, jobs: list[Job]) -> None:
     "Every mistake in the command itself, found before any photo is read: `FacemaskError`."
     if args.no_images and not args.json: raise FacemaskError("--no-images: nothing to do without --json FILE")
     if args.workers < 1: raise FacemaskError(f"--workers {args.workers}: must be at least 1")
+    if args.detect_every < 1: raise FacemaskError(f"--detect-every {args.detect_every}: must be at least 1")
+    if args.from_json and not Path(args.from_json).is_file(): raise FacemaskError(f"--from-json {args.from_json}: no such file")
+    if args.from_json and not any(j.kind == "video" for j in jobs):
+        raise FacemaskError(f"--from-json {args.from_json}: only applies to videos, and there are none")
     if not args.no_images:
         try: get_mask(args.mask, **_mask_params(args))  # --scale, --emoji: checked by the mask itself
         except FacemaskError as e:
             raise FacemaskError(f"--{e}" if str(e).startswith("scale") else str(e)) from None
         for folder in sorted({j.dst.parent for j in jobs if j.error is None}): check_writable(folder)
     if args.json: check_writable(args.json, folder=False)
+
+def _frame_bar(files_bar):
+    "A progress callback for videos: a second bar in frames (with frames per second and time left) under the files bar."
+    from tqdm.auto import tqdm
+    state = {}
+    def update(stage: str, done: int, total: int):
+        bar = state.get("bar")
+        if bar is None or state.get("stage") != stage:
+            if bar is not None: bar.close()
+            bar = state["bar"] = tqdm(total=total or None, unit="frame", desc=stage, file=sys.stderr, leave=False, position=1)
+            state["stage"] = stage
+        bar.update(done - bar.n)
+        if total and done >= total:
+            bar.close()
+            state.pop("bar")
+    return update
 
 def _plural(n: int, word: str) -> str: return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -83,13 +110,24 @@ def summary(results: list[FileResult],  # every result of the run
            ) -> str:
     "The run's last line: what was done, what was covered, what failed or was passed over, and where it went."
     failed = [r for r in results if r.error]
-    found = sum(len(r.detections) for r in results if not r.error)
-    covered = sum(r.covered for r in results if not r.error)
-    line = f"{len(jobs) - len(failed)} of {_plural(len(jobs), 'photo')} done, "
+    videos = [r for r in results if getattr(r, "video", None) is not None]
+    n_videos = sum(getattr(j, "kind", "photo") == "video" for j in jobs)
+    photos = [r for r in results if not r.error and getattr(r, "video", None) is None]
+    found = sum(len(r.detections) for r in photos)
+    covered = sum(r.covered for r in photos)
+    what = _plural(len(jobs), "photo") if not n_videos else \
+        _plural(len(jobs), "video") if n_videos == len(jobs) else \
+        f"{_plural(len(jobs), 'file')} ({_plural(len(jobs) - n_videos, 'photo')}, {_plural(n_videos, 'video')})"
+    line = f"{len(jobs) - len(failed)} of {what} done, "
     if masked:
         line += f"{_plural(found, 'face')} found, {covered} covered"
         if covered < found: line += f" ({found - covered} only partly: try a larger --scale)"
     else: line += f"{_plural(found, 'face')} found"
+    if n_videos:
+        if n_videos == len(jobs): line = f"{len(jobs) - len(failed)} of {what} done"
+        frames, tracks = sum(r.video.n_frames for r in videos), sum(r.video.n_tracks for r in videos)
+        line += f", {_plural(tracks, 'face')} tracked through {_plural(frames, 'video frame')}"
+        if masked: line += " and covered"
     line += f", {len(failed)} failed"
     if getattr(jobs, "skipped", None): line += f", {_plural(len(jobs.skipped), 'file')} skipped (not photos)"
     renamed = sum(any(n.startswith("written as") for n in j.notes) for j in jobs)
@@ -97,6 +135,8 @@ def summary(results: list[FileResult],  # every result of the run
     line += f", {seconds:.1f} s"
     bases = sorted({str(j.dst.parents[len(Path(j.key).parts) - 1]) for j in jobs if j.error is None})
     if masked and len(failed) < len(jobs) and bases: line += f" → {', '.join(bases)}"
+    if any(r.video.sound.startswith(("copied", "re-encoded")) for r in videos):
+        line += "; sound kept: voices are not anonymized (--audio drop removes it)"
     return line
 
 def main(argv: list[str] | None = None,  # arguments without the program name; default sys.argv[1:]
@@ -116,10 +156,13 @@ def main(argv: list[str] | None = None,  # arguments without the program name; d
     mask = None if args.no_images else args.mask
     results, t0 = [], time.perf_counter()
     from tqdm.auto import tqdm
-    bar = tqdm(total=len(jobs), unit="photo", file=sys.stderr,
-               disable=args.quiet or len(jobs) < 2 or not sys.stderr.isatty())  # no bar in logs and pipes
+    has_video = any(j.kind == "video" for j in jobs)
+    bar = tqdm(total=len(jobs), unit="file" if has_video else "photo", file=sys.stderr,
+               disable=args.quiet or (len(jobs) < 2 and not has_video) or not sys.stderr.isatty())  # none in logs and pipes
+    video = dict(audio=args.audio, detect_every=args.detect_every, from_json=args.from_json)
+    if not bar.disable and args.workers == 1: video["progress"] = _frame_bar(bar)
     for r in anonymize_files(jobs, args.detector, mask, mask_params=_mask_params(args) if mask else None,
-                             workers=args.workers, keep_metadata=args.keep_metadata):
+                             workers=args.workers, keep_metadata=args.keep_metadata, video=video):
         results.append(r)
         bar.update()
         if r.error: bar.write(f"error: {r.error}", file=sys.stderr)

@@ -251,16 +251,20 @@ def covered_faces(mask,  # the mask that was applied
 
 _worker: dict = {}
 
-def _init_worker(detector: str, detector_params: dict, mask: str | None, mask_params: dict, threads: int | None):
+def _init_worker(detector: str, detector_params: dict, mask: str | None, mask_params: dict, threads: int | None,
+                 video: dict | None = None):
     if threads:
         import cv2
         cv2.setNumThreads(threads)
         os.environ["OMP_NUM_THREADS"] = str(threads)
     _worker.update(detector=get_detector(detector, **detector_params),
-                   mask=get_mask(mask, **mask_params) if mask else None)
+                   mask=get_mask(mask, **mask_params) if mask else None, video=video or {})
 
 def _run_job(job: Job, keep_metadata: bool = False) -> FileResult:
     "Read, detect, mask and save one photo; every problem becomes the result's one-line `error`."
+    if job.kind == "video":  # streamed frame by frame by the video module, with this process's detector and mask
+        from facemask.video import video_job
+        return video_job(job, _worker["detector"], _worker["mask"], keep_metadata, **_worker.get("video", {}))
     t0 = time.perf_counter()
     res = FileResult(job.key, job.src, notes=list(job.notes))
     try:
@@ -288,18 +292,19 @@ def anonymize_files(jobs: list[Job],  # from `plan_jobs`
                     mask_params: dict | None = None,  # e.g. {"scale": 1.5, "emoji": "🙈"}
                     workers: int = 1,  # processes; each gets its own detector and mask
                     keep_metadata: bool = False,  # copy EXIF into the outputs (orientation reset)
+                    video: dict | None = None,  # options for videos: audio, detect_every, from_json, progress (see `facemask.video.video_job`)
                    ) -> Iterator[FileResult]:
     "Anonymize every job's photo, yielding a `FileResult` per photo; bad files are reported, not fatal."
     args = (detector, detector_params or {}, mask, mask_params or {})
     get_detector(detector, **args[1])  # bad names or parameters fail here, once, before any photo
     if mask: get_mask(mask, **args[3])
     if workers <= 1 or len(jobs) <= 1:
-        _init_worker(*args, None)
+        _init_worker(*args, None, video)
         for job in jobs: yield _run_job(job, keep_metadata)
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
-    with ProcessPoolExecutor(workers, mp.get_context("spawn"), initializer=_init_worker, initargs=(*args, 1)) as pool:
+    with ProcessPoolExecutor(workers, mp.get_context("spawn"), initializer=_init_worker, initargs=(*args, 1, {k: v for k, v in (video or {}).items() if k != "progress"})) as pool:
         running = {pool.submit(_run_job, job, keep_metadata): job for job in jobs}
         for done in as_completed(running):
             try: yield done.result()
@@ -311,5 +316,6 @@ def write_json(results: Iterable[FileResult],  # from `anonymize_files`
                path: str | Path,  # where to write the report
               ) -> Path:
     "Write detections as `{key: [[x1, y1, x2, y2, score], ...]}`, the format the evaluation tools read."
-    data = {r.key: r.detections for r in sorted(results, key=lambda r: r.key) if r.error is None}
+    data = {r.key: r.tracks if getattr(r, "tracks", None) is not None else r.detections  # a video: its boxes per frame
+            for r in sorted(results, key=lambda r: r.key) if r.error is None}
     return write_atomic(json.dumps(data, indent=1).encode(), path)

@@ -20,7 +20,8 @@ from .track import FrameBoxes, track_faces
 
 # %% auto #0
 __all__ = ['MAX_VIDEO_PIXELS', 'MP4_AUDIO', 'write_clip', 'VideoInfo', 'probe_video', 'upright', 'read_frames', 'detect_frames',
-           'tracks_to_json', 'tracks_from_json', 'TrackMask', 'render_video', 'VideoResult', 'anonymize_video']
+           'tracks_to_json', 'tracks_from_json', 'TrackMask', 'render_video', 'VideoResult', 'anonymize_video',
+           'video_job']
 
 # %% ../nbs/12_video.ipynb #a8cb067b
 def write_clip(path: str | Path,  # the .mp4 (or .mkv, .mov) to write
@@ -357,3 +358,55 @@ def anonymize_video(src: str | Path,  # the input video
     notes = [f"rotated upright ({info.rotation}°)"] if info.rotation else []
     n_tracks = len({int(i) for fb in frames for i in fb.ids})
     return VideoResult(src, dst, len(frames), n_tracks, n_det, sound, time.perf_counter() - t0, notes)
+
+# %% ../nbs/12_video.ipynb #794fd4d3
+def _tracks_for(data: dict, key: str, name: str) -> dict:
+    "The tracks record of one video from a file holding either that record or a report of several files."
+    if "frames" in data: return data
+    if isinstance(data.get(key), dict) and "frames" in data[key]: return data[key]
+    raise FacemaskError(f"{name}: holds no tracks for {key}")
+
+def video_job(job,  # a `facemask.pipeline.Job` whose `kind` is "video"
+              detector,  # a detector object, loaded once per process
+              mask,  # a mask object, or None to only detect
+              keep_metadata: bool = False,  # keep the container's tags
+              audio: str = "keep",  # "keep" or "drop"
+              detect_every: int = 1,  # detect on every k-th frame
+              from_json: str | Path | None = None,  # a tracks file (or a `--json` report) to render instead of detecting
+              progress: Callable[[str, int, int], None] | None = None,  # (stage, frames done, frames in all)
+             ):
+    "Run one video of a pipeline plan: a `FileResult` with the tracks record in `tracks` and the `VideoResult` in `video`."
+    from facemask.pipeline import FileResult
+    t0 = time.perf_counter()
+    res = FileResult(job.key, job.src, notes=list(getattr(job, "notes", [])))
+    try:
+        if getattr(job, "error", None): raise FacemaskError(job.error)
+        info = probe_video(job.src)
+        if from_json is not None:
+            p = Path(from_json)
+            try: data = json.loads(p.read_text())
+            except (OSError, ValueError) as e: raise FacemaskError(f"{p}: cannot read the tracks JSON ({e})") from None
+            frames = tracks_from_json(_tracks_for(data, job.key, str(p)), str(p))
+            n_det = sum(int((fb.kind == "detected").sum()) for fb in frames)
+        else:
+            step = (lambda n: progress("detect", n, info.n_frames)) if progress else None
+            per_frame = detect_frames(job.src, detector, detect_every, step)
+            frames = track_faces(per_frame, info.fps or 30.0, size_wh=info.size_wh)
+            n_det = sum(len(f) for f in per_frame if f is not None)
+        sound = "not written"
+        if mask is not None:
+            step = (lambda n: progress("write", n, info.n_frames)) if progress else None
+            sound = render_video(job.src, job.dst, frames, mask, audio, keep_metadata, progress=step)
+            res.dst = job.dst
+        ids = {int(i) for fb in frames for i in fb.ids}
+        res.tracks = tracks_to_json(frames, info)
+        res.video = VideoResult(job.src, res.dst, len(frames), len(ids), n_det, sound, 0.0,
+                                [f"rotated upright ({info.rotation}°)"] if info.rotation else [])
+        res.covered = len(ids) if mask is not None else 0
+        res.notes += res.video.notes
+    except FacemaskError as e: res.error = str(e)
+    except MemoryError: res.error = f"{job.src}: not enough memory to process it"
+    except Exception as e: res.error = " ".join(f"{job.src}: failed ({type(e).__name__}: {e})".split())
+    res.seconds = time.perf_counter() - t0
+    if getattr(res, "video", None) is not None: res.video.seconds = res.seconds
+    return res

@@ -132,3 +132,36 @@ def test_bad_videos(clip, tmp_path):
         assert type(e.value).__name__ == "FacemaskError" and words in str(e.value) and name in str(e.value)
         assert "\n" not in str(e.value)
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())  # nothing half-written
+
+
+def test_cli_one_video_json_then_from_json(clip, tmp_path):
+    r = facemask(clip, "--detector", "fast", "--json", tmp_path / "t.json")
+    assert r.returncode == 0, r.stderr
+    out = clip.with_name("walk-masked.mp4")
+    info = probe_video(out)
+    assert (info.n_frames, info.audio, info.rotation, info.size_wh) == (48, "aac", 0, (320, 180))
+    assert "1 of 1 video done" in r.stderr and "voices are not anonymized" in r.stderr, r.stderr
+    report = json.loads((tmp_path / "t.json").read_text())
+    assert report["walk.mp4"]["n_frames"] == 48
+    r = facemask(clip, "--from-json", tmp_path / "t.json", "--audio", "drop", "--mask", "solid", "-o", tmp_path / "o")
+    assert r.returncode == 0, r.stderr
+    again = probe_video(tmp_path / "o" / "walk.mp4")
+    assert again.audio is None and again.n_frames == 48 and "voices" not in r.stderr
+    r = facemask(clip, "--detect-every", "0")
+    assert r.returncode == 2 and "--detect-every 0" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_folder_of_photos_videos_and_a_broken_video(clip, tmp_path):
+    from facemask.core import save_image
+    folder = clip.parent
+    save_image(sample_image("grace_hopper"), folder / "grace.jpg")
+    (folder / "broken.mov").write_bytes(clip.read_bytes()[:5000])
+    before = {p: p.read_bytes() for p in folder.iterdir()}
+    r = facemask(folder, "--detector", "fast", "--workers", "2", "-q")
+    assert r.returncode == 1, r.stderr
+    assert "broken.mov" in r.stderr and "Traceback" not in r.stderr
+    assert "2 of 3 files (1 photo, 2 videos) done" in r.stderr, r.stderr
+    out = folder.parent / "in-masked"
+    assert sorted(p.name for p in out.iterdir()) == ["grace.jpg", "walk.mp4"]  # nothing half-written for broken.mov
+    assert probe_video(out / "walk.mp4").n_frames == 48
+    assert {p: p.read_bytes() for p in folder.iterdir()} == before  # originals untouched
