@@ -17,7 +17,7 @@ from .core import Faces, box_iou, sample_image
 
 # %% auto #0
 __all__ = ['MATCHERS', 'covered_share', 'SceneFrame', 'synthetic_clip', 'match_greedy', 'match_hungarian', 'Track', 'IouTracker',
-           'link', 'FrameBoxes', 'smooth', 'track_faces']
+           'link', 'FrameBoxes', 'steady_size', 'smooth', 'track_faces']
 
 # %% ../nbs/11_tracking.ipynb #412699bd
 def covered_share(xyxy: np.ndarray,  # (N, 4) true face boxes
@@ -216,6 +216,19 @@ class FrameBoxes:
         "These boxes as `Faces`, ordered as `ids`."
         return Faces(self.xyxy, self.scores, detector="tracks")
 
+def steady_size(track: Track,  # a linked track
+                window: int = 15,  # frames either side whose detections set the size
+               ) -> np.ndarray:
+    "The track's boxes (float64), each at least the median size of the detections within ± `window` frames."
+    fr, bx = np.asarray(track.frames), np.stack(track.boxes).astype(np.float64)
+    if window <= 0: return bx
+    wh, c = bx[:, 2:] - bx[:, :2], (bx[:, :2] + bx[:, 2:]) / 2
+    out = np.empty_like(bx)
+    for k, f in enumerate(fr):
+        half = np.maximum(wh[k], np.median(wh[np.abs(fr - f) <= window], 0)) / 2  # a face half hidden boxes small
+        out[k] = np.concatenate([c[k] - half, c[k] + half])
+    return out
+
 def _grown(b: np.ndarray, share: float) -> np.ndarray:
     c, half = (b[:2] + b[2:]) / 2, (b[2:] - b[:2]) / 2 * (1 + share)
     return np.concatenate([c - half, c + half])
@@ -226,12 +239,13 @@ def smooth(tracks: list[Track],  # from `link`
            hold_after: int = 10,  # frames its last box is shown after its last detection
            pad_per_frame: float = 0.02,  # made-up boxes grow by this share per frame away from a detection
            max_pad: float = 0.3,  # … up to this share
+           size_window: int = 15,  # a detected box is at least the track's median size over ± this many frames
            size_wh: tuple[int, int] | None = None,  # clip boxes to the frame, if given
           ) -> list[FrameBoxes]:
     "Per frame, every track's box: detected, linearly interpolated across gaps, or held at either end."
     rows: list[list] = [[] for _ in range(n_frames)]
     for t in tracks:
-        fr, bx = np.asarray(t.frames), np.stack(t.boxes).astype(np.float64)
+        fr, bx = np.asarray(t.frames), steady_size(t, size_window)
         sc = np.asarray(t.scores)
         for k, f in enumerate(fr): rows[f].append((t.id, bx[k], sc[k], "detected"))
         for k in range(len(fr) - 1):  # bridge: interpolate centre and size between two detections
@@ -263,6 +277,7 @@ def track_faces(per_frame: list[Faces | None],  # detections per frame; None whe
                 bridge_s: float = 1.0,  # longest gap bridged, in seconds
                 hold_before_s: float = 0.2,  # seconds a box is shown before a track's first detection
                 hold_after_s: float = 0.4,  # seconds after its last
+                size_s: float = 0.5,  # seconds either side whose detections set a box's least size
                 method: str = "hungarian",  # matching: "hungarian" or "greedy"
                 size_wh: tuple[int, int] | None = None,  # clip boxes to the frame
                ) -> list[FrameBoxes]:
@@ -272,4 +287,5 @@ def track_faces(per_frame: list[Faces | None],  # detections per frame; None whe
     gap = max(round(bridge_s * fps), step)
     tracks = link(per_frame, max_gap=gap, method=method)
     return smooth(tracks, len(per_frame), max(round(hold_before_s * fps), step - 1),
-                  max(round(hold_after_s * fps), step - 1), size_wh=size_wh)
+                  max(round(hold_after_s * fps), step - 1), size_window=max(round(size_s * fps), step),
+                  size_wh=size_wh)
