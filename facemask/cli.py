@@ -7,13 +7,13 @@ Docs: https://facemask-dev.github.io/facemask/cli.html.md"""
 # %% ../nbs/06_cli.ipynb #2ae0d757
 from __future__ import annotations
 
-import argparse, importlib, sys, time
+import argparse, importlib, json, sys, time
 from pathlib import Path
 
 from .core import FacemaskError, MASK_SCALE
 from .masks import MASK_SCALE_RANGE
-from .pipeline import (DETECTORS, MASKS, FileResult, Job, anonymize_files, check_writable, get_mask,
-                               plan_jobs, write_json)
+from .pipeline import (DETECTORS, MASKS, FileResult, Job, Plan, anonymize_files, check_writable,
+                               get_mask, plan_jobs, write_json)
 
 # %% auto #0
 __all__ = ['SUBCOMMANDS', 'summary', 'main']
@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="copy EXIF (camera, date, GPS!) into the outputs; default: strip it")
     p.add_argument("--json", metavar="FILE", help="write detections as {path: [[x1, y1, x2, y2, score], ...]}")
     p.add_argument("--no-images", action="store_true", help="only detect (with --json); write no images")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="processes to use (default 1)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="processes to use (default 1); with --backend ray: actors (default: one per CPU of the cluster)")
     v = p.add_argument_group("videos (.mp4 .mov .m4v .mkv .webm .avi; written as H.264 .mp4)")
     v.add_argument("--audio", choices=("keep", "drop"), default="keep",
                    help="the sound: keep (copied, or re-encoded to AAC) or drop it; voices are NOT anonymized")
@@ -57,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="detect on every K-th frame and track in between: K times faster, may miss brief faces")
     v.add_argument("--from-json", metavar="FILE",
                    help="cover the boxes of FILE (written by --json, perhaps edited) instead of detecting")
+    r = p.add_argument_group("where to run, and big runs")
+    r.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="local: processes on this computer (--workers); ray: a Ray cluster through Ray Data")
+    r.add_argument("--address", metavar="ADDR", help="with --backend ray: the cluster, e.g. auto or "
+                   "ray://head:10001 (default: start Ray on this computer)")
+    r.add_argument("--resume", action="store_true", help="skip photos whose output already exists (after a "
+                   "crash or an interrupted run); their detections are kept from an earlier --json FILE")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -74,6 +81,9 @@ def _check_usage(args, jobs: list[Job]) -> None:
     "Every mistake in the command itself, found before any photo is read: `FacemaskError`."
     if args.no_images and not args.json: raise FacemaskError("--no-images: nothing to do without --json FILE")
     if args.workers < 1: raise FacemaskError(f"--workers {args.workers}: must be at least 1")
+    if args.address and args.backend != "ray": raise FacemaskError("--address: only applies to --backend ray")
+    if args.resume and args.no_images:
+        raise FacemaskError("--resume: skips photos whose masked output exists, so it needs images (no --no-images)")
     if args.detect_every < 1: raise FacemaskError(f"--detect-every {args.detect_every}: must be at least 1")
     if args.from_json and not Path(args.from_json).is_file(): raise FacemaskError(f"--from-json {args.from_json}: no such file")
     if args.from_json and not any(j.kind == "video" for j in jobs):
@@ -154,28 +164,57 @@ def main(argv: list[str] | None = None,  # arguments without the program name; d
         print(f"facemask: {e}", file=sys.stderr)
         return 2
     mask = None if args.no_images else args.mask
+    jobs, resumed = _resume(jobs, args.json) if args.resume else (jobs, [])
     results, t0 = [], time.perf_counter()
     from tqdm.auto import tqdm
     has_video = any(j.kind == "video" for j in jobs)
     bar = tqdm(total=len(jobs), unit="file" if has_video else "photo", file=sys.stderr,
                disable=args.quiet or (len(jobs) < 2 and not has_video) or not sys.stderr.isatty())  # none in logs and pipes
     video = dict(audio=args.audio, detect_every=args.detect_every, from_json=args.from_json)
-    if not bar.disable and args.workers == 1: video["progress"] = _frame_bar(bar)
-    for r in anonymize_files(jobs, args.detector, mask, mask_params=_mask_params(args) if mask else None,
-                             workers=args.workers, keep_metadata=args.keep_metadata, video=video):
-        results.append(r)
-        bar.update()
-        if r.error: bar.write(f"error: {r.error}", file=sys.stderr)
-        elif mask and r.covered < len(r.detections):
-            bar.write(f"warning: {r.src}: {len(r.detections) - r.covered} of {_plural(len(r.detections), 'face')}"
-                      " only partly covered", file=sys.stderr)
+    if not bar.disable and args.workers == 1 and args.backend == "local": video["progress"] = _frame_bar(bar)
+    try:
+        for r in _results(args, jobs, mask, video):
+            results.append(r)
+            bar.update()
+            if r.error: bar.write(f"error: {r.error}", file=sys.stderr)
+            elif mask and r.covered < len(r.detections):
+                bar.write(f"warning: {r.src}: {len(r.detections) - r.covered} of "
+                          f"{_plural(len(r.detections), 'face')} only partly covered", file=sys.stderr)
+    except FacemaskError as e:  # the backend could not start: Ray missing or unreachable
+        bar.close()
+        print(f"facemask: {e}", file=sys.stderr)
+        return 2
     bar.close()
     status = 1 if any(r.error for r in results) else 0
     if args.json:
-        try: write_json(results, args.json)
+        try: write_json(results + resumed, args.json)
         except FacemaskError as e:
             print(f"error: {e}", file=sys.stderr)
             status = 1
     print(summary(results, jobs, bool(mask), time.perf_counter() - t0)
+          + (f"; {_plural(len(jobs.resumed), 'photo')} already done, skipped (--resume)" if args.resume else "")
           + (f"; detections in {args.json}" if args.json and status == 0 else ""), file=sys.stderr)
     return status
+
+# %% ../nbs/06_cli.ipynb #backend02
+def _resume(jobs: Plan,  # from `plan_jobs`
+            json_path: str | None,  # the run's --json report, which may hold an earlier run's detections
+           ) -> tuple[Plan, list[FileResult]]:
+    "The jobs still to do (`.resumed` lists the others), and results for the done ones an earlier report knows."
+    earlier = {}
+    if json_path and Path(json_path).is_file():
+        try: earlier = json.loads(Path(json_path).read_text())
+        except (OSError, ValueError): earlier = {}
+    done = [j for j in jobs if j.error is None and j.dst.exists()]
+    todo = Plan(j for j in jobs if j.error is not None or not j.dst.exists())
+    todo.skipped, todo.resumed = getattr(jobs, "skipped", []), done
+    return todo, [FileResult(j.key, j.src, j.dst, detections=earlier[j.key], notes=["already done (--resume)"])
+                  for j in done if j.key in earlier]
+
+def _results(args, jobs: list[Job], mask: str | None, video: dict):
+    "The results of the chosen backend, one per job, as they come."
+    kw = dict(mask_params=_mask_params(args) if mask else None, keep_metadata=args.keep_metadata, video=video)
+    if args.backend == "local": return anonymize_files(jobs, args.detector, mask, workers=args.workers, **kw)
+    from facemask.cluster import anonymize_files_ray  # imports Ray only when asked for
+    return anonymize_files_ray(jobs, args.detector, mask, address=args.address,
+                               actors=args.workers if args.workers > 1 else None, **kw)
