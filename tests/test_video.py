@@ -125,8 +125,16 @@ def test_bad_videos(clip, tmp_path):
             c.mux(a.encode(f))
         c.mux(a.encode())
     write_clip(bad / "huge.mp4", [np.zeros((2200, 3900, 3), np.uint8)] * 2)
+    with av.open(str(tmp_path / "faststart.mp4"), "w", options={"movflags": "faststart"}) as c:  # index first
+        v = c.add_stream("libx264", rate=30)
+        v.width, v.height, v.pix_fmt = 320, 180, "yuv420p"
+        for k in range(60):
+            c.mux(v.encode(av.VideoFrame.from_ndarray(np.full((180, 320, 3), k * 4, np.uint8), format="rgb24")))
+        c.mux(v.encode())
+    whole = (tmp_path / "faststart.mp4").read_bytes()
+    (bad / "halfway.mp4").write_bytes(whole[: int(len(whole) * 0.6)])  # the index promises frames that are gone
     expect = {"empty.mp4": "empty", "text.mov": "not a video", "cut.mp4": "cut.mp4", "sound.mp4": "no video stream",
-              "huge.mp4": "larger than the limit"}
+              "huge.mp4": "larger than the limit", "halfway.mp4": "truncated"}
     for name, words in expect.items():
         with pytest.raises(Exception) as e: anonymize_video(bad / name, tmp_path / "o" / name, "fast")
         assert type(e.value).__name__ == "FacemaskError" and words in str(e.value) and name in str(e.value)
