@@ -52,3 +52,19 @@ def test_chapter_ends_with_what_you_can_do_now_and_exercises(name):
     assert len(_re_item.findall(md[m.end():])) >= 2, f"{name}: fewer than two exercises (list items) after the heading"
     exported = [c for c in tail if c.cell_type == "code" and re.search(r"^#\|\s*export", c.source, re.M)]
     assert not exported, f'{name}: exported code after "What you can do now" (the chapter should end there)'
+
+
+_re_questionnaire = re.compile(r"^#{1,6}\s*questionnaire\b", re.I | re.M)
+_re_research = re.compile(r"^#{1,6}\s*further research\b", re.I | re.M)
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_has_questionnaire_and_further_research(name):
+    md = "\n".join(c.source for c in read_nb(NBS / name).cells if c.cell_type == "markdown")
+    m = _re_questionnaire.search(md)
+    assert m, f'{name}: no "Questionnaire" heading'
+    after = md[m.end():]
+    nxt = re.search(r"^#{1,6}\s", after, re.M)
+    questions = re.findall(r"^\s{0,3}\d+[.)]\s+\S", after[:nxt.start()] if nxt else after, re.M)
+    assert len(questions) >= 8, f"{name}: {len(questions)} questions in the questionnaire (at least 8)"
+    assert _re_research.search(md), f'{name}: no "Further research" heading'
