@@ -14,6 +14,7 @@ from .core import FacemaskError, MASK_SCALE
 from .masks import MASK_SCALE_RANGE
 from .pipeline import (DETECTORS, MASKS, FileResult, Job, Plan, anonymize_files, check_writable,
                                get_mask, plan_jobs, write_json)
+from .identity import KEEP_THRESHOLD
 
 # %% auto #0
 __all__ = ['SUBCOMMANDS', 'summary', 'main']
@@ -40,7 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--detector", default="auto", choices=list(DETECTORS), help="face detector (default: auto)")
     p.add_argument("--mask", default="emoji", choices=list(MASKS), help="how to cover faces (default: emoji)")
     p.add_argument("--emoji", metavar="E", help="emoji for --mask emoji: a character or :name:, several "
-                   "separated by commas (cycled over faces), or 'random'")
+                   "separated by commas (cycled over faces), 'random', or 'per-person' (one emoji per person "
+                   "across the run)")
+    p.add_argument("--keep", action="append", metavar="PHOTO",
+                   help="leave this person visible: a photo with one clear face, or a folder of them "
+                        "(repeatable); strangers and faces too small or blurry to recognise stay covered")
+    p.add_argument("--keep-threshold", type=float, default=None, metavar="T",
+                   help=f"how close a face must be to a --keep photo to stay visible (default "
+                        f"{KEEP_THRESHOLD}; lower is stricter)")
     lo, hi = MASK_SCALE_RANGE
     p.add_argument("--scale", type=float, default=MASK_SCALE, metavar="S",
                    help=f"mask size relative to the face box, {lo:g} to {hi:g} (default {MASK_SCALE})")
@@ -71,14 +79,26 @@ def _mask_params(args) -> dict:
     params = {"scale": args.scale}
     if args.mask == "emoji" and args.emoji:
         if args.emoji.strip().lower() == "random": params.update(random=True, seed=args.seed)
+        elif _per_person(args): pass  # the identity chapter hands each person an emoji
         else:
             choices = [e.strip() for e in args.emoji.split(",") if e.strip()]
             params["emoji"] = choices[0] if len(choices) == 1 else choices
     elif args.emoji: raise FacemaskError(f"--emoji {args.emoji}: only applies to --mask emoji")
     return params
 
+def _per_person(args) -> bool: return (args.emoji or "").strip().lower() == "per-person"
+
 def _check_usage(args, jobs: list[Job]) -> None:
     "Every mistake in the command itself, found before any photo is read: `FacemaskError`."
+    if args.keep_threshold is not None and not 0 < args.keep_threshold <= 1:
+        raise FacemaskError(f"--keep-threshold {args.keep_threshold}: choose a distance above 0 and at "
+                            f"most 1 (default {KEEP_THRESHOLD}; larger keeps more strangers)")
+    if args.keep_threshold is not None and not args.keep:
+        raise FacemaskError("--keep-threshold: needs --keep PHOTO")
+    if args.no_images and (args.keep or _per_person(args)):
+        raise FacemaskError("--keep and --emoji per-person change the images; nothing to do with --no-images")
+    if (args.keep or _per_person(args)) and args.backend != "local":
+        raise FacemaskError("--keep and --emoji per-person: only with --backend local for now")
     if args.no_images and not args.json: raise FacemaskError("--no-images: nothing to do without --json FILE")
     if args.workers < 1: raise FacemaskError(f"--workers {args.workers}: must be at least 1")
     if args.address and args.backend != "ray": raise FacemaskError("--address: only applies to --backend ray")
@@ -128,10 +148,14 @@ def summary(results: list[FileResult],  # every result of the run
     what = _plural(len(jobs), "photo") if not n_videos else \
         _plural(len(jobs), "video") if n_videos == len(jobs) else \
         f"{_plural(len(jobs), 'file')} ({_plural(len(jobs) - n_videos, 'photo')}, {_plural(n_videos, 'video')})"
+    kept = sum(len(getattr(r, "kept", ())) for r in results if not r.error)
+    unsure = sum(len(getattr(r, "unsure", ())) for r in results if not r.error)
     line = f"{len(jobs) - len(failed)} of {what} done, "
     if masked:
         line += f"{_plural(found, 'face')} found, {covered} covered"
-        if covered < found: line += f" ({found - covered} only partly: try a larger --scale)"
+        if kept: line += f", {kept} kept visible (they match a --keep photo)"
+        if unsure: line += f" ({unsure} too small or blurry to recognise, covered)"
+        if covered + kept < found: line += f" ({found - covered - kept} only partly: try a larger --scale)"
     else: line += f"{_plural(found, 'face')} found"
     if n_videos:
         if n_videos == len(jobs): line = f"{len(jobs) - len(failed)} of {what} done"
@@ -160,6 +184,11 @@ def main(argv: list[str] | None = None,  # arguments without the program name; d
     try:
         jobs = plan_jobs(args.paths, args.out)
         _check_usage(args, jobs)
+        refs = None
+        if args.keep:  # every reference photo is checked before any photo is masked
+            from facemask.identity import load_references
+            from facemask.pipeline import get_detector
+            refs = load_references(args.keep, get_detector(args.detector))
     except FacemaskError as e:
         print(f"facemask: {e}", file=sys.stderr)
         return 2
@@ -173,12 +202,13 @@ def main(argv: list[str] | None = None,  # arguments without the program name; d
     video = dict(audio=args.audio, detect_every=args.detect_every, from_json=args.from_json)
     if not bar.disable and args.workers == 1 and args.backend == "local": video["progress"] = _frame_bar(bar)
     try:
-        for r in _results(args, jobs, mask, video):
+        for r in _results(args, jobs, mask, video, refs):
             results.append(r)
             bar.update()
             if r.error: bar.write(f"error: {r.error}", file=sys.stderr)
-            elif mask and r.covered < len(r.detections):
-                bar.write(f"warning: {r.src}: {len(r.detections) - r.covered} of "
+            elif mask and r.covered + len(getattr(r, "kept", ())) < len(r.detections):
+                partly = len(r.detections) - r.covered - len(getattr(r, "kept", ()))
+                bar.write(f"warning: {r.src}: {partly} of "
                           f"{_plural(len(r.detections), 'face')} only partly covered", file=sys.stderr)
     except FacemaskError as e:  # the backend could not start: Ray missing or unreachable
         bar.close()
@@ -211,10 +241,13 @@ def _resume(jobs: Plan,  # from `plan_jobs`
     return todo, [FileResult(j.key, j.src, j.dst, detections=earlier[j.key], notes=["already done (--resume)"])
                   for j in done if j.key in earlier]
 
-def _results(args, jobs: list[Job], mask: str | None, video: dict):
+def _results(args, jobs: list[Job], mask: str | None, video: dict, refs=None):
     "The results of the chosen backend, one per job, as they come."
     kw = dict(mask_params=_mask_params(args) if mask else None, keep_metadata=args.keep_metadata, video=video)
-    if args.backend == "local": return anonymize_files(jobs, args.detector, mask, workers=args.workers, **kw)
+    if args.backend == "local":
+        return anonymize_files(jobs, args.detector, mask, workers=args.workers, keep=refs,
+                               keep_threshold=args.keep_threshold, per_person=_per_person(args),
+                               **kw)
     from facemask.cluster import anonymize_files_ray  # imports Ray only when asked for
     return anonymize_files_ray(jobs, args.detector, mask, address=args.address,
                                actors=args.workers if args.workers > 1 else None, **kw)

@@ -292,9 +292,19 @@ def anonymize_files(jobs: list[Job],  # from `plan_jobs`
                     mask_params: dict | None = None,  # e.g. {"scale": 1.5, "emoji": "🙈"}
                     workers: int = 1,  # processes; each gets its own detector and mask
                     keep_metadata: bool = False,  # copy EXIF into the outputs (orientation reset)
+                    keep=None,  # `identity.References`: people to leave visible
+                    keep_threshold: float | None = None,  # default: `identity.KEEP_THRESHOLD`
+                    per_person: bool = False,  # group faces by person; with "emoji", one emoji each
                     video: dict | None = None,  # options for videos: audio, detect_every, from_json, progress (see `facemask.video.video_job`)
                    ) -> Iterator[FileResult]:
     "Anonymize every job's photo, yielding a `FileResult` per photo; bad files are reported, not fatal."
+    if keep is not None or per_person:  # the identity chapter's run (two passes if per_person)
+        from facemask.identity import KEEP_THRESHOLD, anonymize_people
+        threshold = KEEP_THRESHOLD if keep_threshold is None else keep_threshold
+        yield from anonymize_people(jobs, detector, mask, detector_params, mask_params, workers,
+                                    keep_metadata, keep=keep, keep_threshold=threshold,
+                                    per_person=per_person)
+        return
     args = (detector, detector_params or {}, mask, mask_params or {})
     get_detector(detector, **args[1])  # bad names or parameters fail here, once, before any photo
     if mask: get_mask(mask, **args[3])
