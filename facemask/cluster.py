@@ -11,6 +11,7 @@ import logging, os, pickle
 from pathlib import Path
 from typing import Iterator
 
+from .core import FacemaskError
 from .pipeline import FileResult, Job, _init_worker, _run_job, get_detector, get_mask
 
 # %% auto #0
@@ -49,9 +50,15 @@ def _start_ray(address: str | None, num_cpus: int | None) -> bool:
         # here lets them use this Python. Ray reads the variable on import, which may have happened.
         from ray._private import ray_constants
         ray_constants.RAY_ENABLE_UV_RUN_RUNTIME_ENV = False
-    ray.init(address=address, num_cpus=None if address else num_cpus, include_dashboard=False,
-             log_to_driver=False, logging_level=logging.WARNING)
-    return True
+    tries = 1 if address else 3  # starting a Ray here has fixed timeouts (15–30 s) that a machine
+    for attempt in range(tries):  # busy with other work can miss; another try usually makes it
+        try:
+            ray.init(address=address, num_cpus=None if address else num_cpus,
+                     include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+            return True
+        except Exception:
+            ray.shutdown()
+            if attempt == tries - 1: raise
 
 def _lost(jobs: list[Job], done: set[int], e: Exception) -> Iterator[FileResult]:
     "Failed results for the jobs Ray did not report, as a dead worker's are reported locally."
@@ -73,14 +80,20 @@ def anonymize_files_ray(jobs: list[Job],  # from `plan_jobs`
                         video: dict | None = None,  # options for videos, as `anonymize_files`
                        ) -> Iterator[FileResult]:
     "Anonymize every job on Ray Data, yielding a `FileResult` per photo, as `anonymize_files` does."
-    import ray
+    try: import ray
+    except ImportError:
+        raise FacemaskError("--backend ray needs Ray: pip install 'facemask[cluster]'") from None
     from ray.data import ActorPoolStrategy, DataContext
     detector_params, mask_params = detector_params or {}, mask_params or {}
     video = {k: v for k, v in (video or {}).items() if k != "progress"} or None  # no callbacks
     get_detector(detector, **detector_params)  # bad names or parameters fail here, before Ray
     if mask: get_mask(mask, **mask_params)
     if not jobs: return
-    started = _start_ray(address, num_cpus)
+    try: started = _start_ray(address, num_cpus)
+    except Exception as e:
+        where = f" at {address}" if address else " on this computer"
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise FacemaskError(f"Ray did not start{where}: {reason}") from None
     try:
         logging.getLogger("ray.data").setLevel(logging.WARNING)
         DataContext.get_current().enable_progress_bars = False  # the command has its own bar

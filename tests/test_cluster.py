@@ -1,10 +1,12 @@
 """The Ray backend (`facemask.cluster`): on a Ray started here, the same results and JSON report as the local one."""
-import io, os
+import os
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
-ray = pytest.importorskip("ray")
+os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")  # before Ray is imported (it reads it then):
+ray = pytest.importorskip("ray")  # workers use this Python instead of rebuilding the project with `uv run`
 
 from facemask.core import sample_image, save_image
 from facemask.pipeline import anonymize_files, plan_jobs, write_json
@@ -29,7 +31,6 @@ def archive(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def local_ray():
-    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")  # workers use this Python, as the backend does
     for attempt in range(3):  # Ray's node start-up has fixed 15–30 s timeouts, which a busy machine can miss
         try:
             ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
@@ -64,3 +65,17 @@ def test_detect_only_and_bad_names(archive, local_ray, tmp_path):
     from facemask.core import FacemaskError
     with pytest.raises(FacemaskError, match="unknown detector"): list(anonymize_files_ray(jobs, "nope"))
     assert list(anonymize_files_ray([], "yunet")) == []
+
+
+def test_command_backend_ray_same_json(archive, tmp_path):
+    "What a user runs: `facemask ... --backend ray --json` writes the report `--backend local` writes."
+    import subprocess, sys
+    facemask = str(Path(sys.executable).with_name("facemask"))
+    run = lambda *args: subprocess.run([facemask, *map(str, args)], capture_output=True, text=True, timeout=900)
+    common = [archive, "--detector", "yunet", "--mask", "solid", "-q"]
+    local = run(*common, "-o", tmp_path / "local", "--json", tmp_path / "local.json")
+    on_ray = run(*common, "-o", tmp_path / "ray", "--json", tmp_path / "ray.json", "--backend", "ray")
+    assert (on_ray.returncode, local.returncode) == (1, 1), on_ray.stderr[-2000:]  # broken.jpg fails in both
+    assert "Traceback" not in on_ray.stderr
+    assert (tmp_path / "ray.json").read_text() == (tmp_path / "local.json").read_text()
+    assert on_ray.stderr.strip().splitlines()[-1].split(",")[:3] == local.stderr.strip().splitlines()[-1].split(",")[:3]
