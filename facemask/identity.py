@@ -25,7 +25,8 @@ from .pipeline import (DETECTORS, IMAGE_SUFFIXES, FileResult, Job, _init_worker,
 # %% auto #0
 __all__ = ['MIN_FACE_PX', 'MIN_SHARPNESS', 'KEEP_THRESHOLD', 'CLUSTER_THRESHOLD', 'aligned_faces', 'Embeddings', 'sharpness',
            'face_quality', 'embed', 'face_distances', 'References', 'reference_embedding', 'load_references', 'match',
-           'cluster', 'PersonResult', 'anonymize_people', 'people_report', 'contact_sheet', 'main_people']
+           'cluster', 'PersonResult', 'anonymize_people', 'person_ids', 'same_person', 'people_report', 'contact_sheet',
+           'main_people']
 
 # %% ../nbs/10_identity.ipynb #8d218c02
 def _dlib_boxes(faces: Faces) -> np.ndarray:
@@ -361,7 +362,35 @@ def anonymize_people(jobs: list[Job],  # from `plan_jobs`
     finally:
         if pool is not None: pool.shutdown(cancel_futures=True)
 
-# %% ../nbs/10_identity.ipynb #41c8d040
+# %% ../nbs/10_identity.ipynb #5e4de137
+def _embed_all(photos: list[tuple[np.ndarray, Faces]], model: str) -> list[Embeddings]:
+    return [embed(rgb, faces, model) for rgb, faces in photos]
+
+def person_ids(photos: list[tuple[np.ndarray, Faces]],  # each photo's RGB pixels and its faces
+               threshold: float = CLUSTER_THRESHOLD,  # as in `cluster`
+               model: str = "large",  # landmark model, as in `embed`
+              ) -> list[np.ndarray]:
+    "A person id for every face of every photo, grouped together: an app's one emoji per person."
+    embs = _embed_all(photos, model)
+    vectors = np.concatenate([e.vectors for e in embs] + [np.zeros((0, 128), np.float32)])
+    ids = cluster(vectors, threshold)
+    bounds = np.cumsum([0] + [len(e) for e in embs])
+    return [ids[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+def same_person(photos: list[tuple[np.ndarray, Faces]],  # each photo's RGB pixels and its faces
+                which: tuple[int, int],  # (photo, face) of the person to find
+                threshold: float = KEEP_THRESHOLD,  # as in `match`
+                model: str = "large",  # landmark model, as in `embed`
+               ) -> list[np.ndarray]:
+    "For every face of every photo: is it the person of face `which`? An app's keep this person."
+    embs = _embed_all(photos, model)
+    p, f = which
+    if not embs[p].ok[f]:
+        raise FacemaskError(f"face {f} of photo {p}: {embs[p].reasons[f]}; it cannot be recognised")
+    refs = References(embs[p].vectors[[f]], [f"photo {p}"])
+    return [match(e, refs, threshold)[0] for e in embs]
+
+# %% ../nbs/10_identity.ipynb #82f91570
 def people_report(results: Iterable[PersonResult],  # from `anonymize_people(..., per_person=True)`
                  ) -> dict:
     "`{people: [[{file, box}, …], …], unsure: [{file, box}, …]}`, the biggest group first."
@@ -409,7 +438,7 @@ def contact_sheet(report: dict,  # from `people_report`
             f"<h1>{len(report['people'])} people, {len(report['unsure'])} unsure faces</h1>"
             + "".join(rows))
 
-# %% ../nbs/10_identity.ipynb #02c5a50c
+# %% ../nbs/10_identity.ipynb #439fde2e
 def _people_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="facemask people", description="Group the faces of a photo "
                                 "collection by person. Face descriptors stay in memory; only file "
