@@ -178,7 +178,12 @@ def make_app(max_mb: float = UPLOAD_LIMIT_MB,  # largest upload, MB (413 beyond)
             raise ApiError(401, "missing or wrong token: send Authorization: Bearer <token>",
                            {"WWW-Authenticate": "Bearer"})
 
+    def busy() -> ApiError:
+        return ApiError(503, "busy: too many photos at once; try again shortly",
+                        {"Retry-After": "1"})
+
     async def photo_from(request: Request) -> bytes:
+        if gate.inside >= gate.limit: raise busy()  # full already: refuse before reading the body
         reading = read_body(request, max_bytes + FORM_ALLOWANCE)
         try: body = await asyncio.wait_for(reading, timeout_s)
         except ApiError as e: raise _too_large(max_bytes) if e.status == 413 else e from None
@@ -191,9 +196,7 @@ def make_app(max_mb: float = UPLOAD_LIMIT_MB,  # largest upload, MB (413 beyond)
 
     async def in_pool(fn, *args):
         "Run `fn` in the worker pool if the gate has room: 503 if not, 504 past the timeout."
-        if not gate.enter():
-            raise ApiError(503, "busy: too many photos at once; try again shortly",
-                           {"Retry-After": "1"})
+        if not gate.enter(): raise busy()
         loop = asyncio.get_running_loop()
         job = pool.submit(fn, *args)
         job.add_done_callback(lambda _: loop.call_soon_threadsafe(gate.leave))
