@@ -36,7 +36,8 @@ def _shrink(rgb: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:
     side = max(rgb.shape[:2])
     if not max_side or side <= max_side: return rgb, 1.0
     f = max_side / side
-    small = cv2.resize(rgb, (max(1, round(rgb.shape[1] * f)), max(1, round(rgb.shape[0] * f))), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(rgb, (max(1, round(rgb.shape[1] * f)), max(1, round(rgb.shape[0] * f))),
+                       interpolation=cv2.INTER_AREA)
     return np.ascontiguousarray(small), rgb.shape[1] / small.shape[1]
 
 def _rects_xyxy(rects) -> np.ndarray:
@@ -91,7 +92,8 @@ class HogDetector:
         img, back = _shrink(rgb, self.max_side)
         rects, scores, _ = face_recognition_api().face_detector.run(img, self.upsample, self.threshold)
         faces = Faces(_rects_xyxy(rects), np.asarray(scores, np.float32), detector=self.name)
-        return _finish(faces, img, back, rgb, self.landmarks, HOG_CALIBRATION if self.calibrate else None)
+        return _finish(faces, img, back, rgb, self.landmarks,
+                       HOG_CALIBRATION if self.calibrate else None)
 
 def _finish(faces: Faces, img: np.ndarray, back: float, rgb: np.ndarray, landmarks: bool, cal: BoxCalibration | None) -> Faces:
     "Landmarks on the detector's own boxes, then calibration, mapping back to the original photo, clipping."
@@ -124,6 +126,8 @@ class CnnDetector:
         rgb = check_rgb(image_rgb)
         img, back = _shrink(rgb, self.max_side)
         dets = face_recognition_api().cnn_face_detector(img, self.upsample)
-        faces = Faces(_rects_xyxy([d.rect for d in dets]), np.array([d.confidence for d in dets], np.float32), detector=self.name)
+        faces = Faces(_rects_xyxy([d.rect for d in dets]),
+                      np.array([d.confidence for d in dets], np.float32), detector=self.name)
         faces = faces[faces.scores >= self.min_score]
-        return _finish(faces, img, back, rgb, self.landmarks, CNN_CALIBRATION if self.calibrate else None)
+        return _finish(faces, img, back, rgb, self.landmarks,
+                       CNN_CALIBRATION if self.calibrate else None)

@@ -57,13 +57,15 @@ def load_wider(gt_txt: str | Path,  # WIDER's `wider_face_val_bbx_gt.txt` (or th
     out, i = [], 0
     try:
         while i < len(lines) and lines[i].strip():
-            name, n = lines[i].strip(), int(lines[i + 1]); i += 2
+            name, n = lines[i].strip(), int(lines[i + 1])
+            i += 2
             rows = np.array([[float(v) for v in lines[i + k].split()[:8]] for k in range(max(n, 1))]).reshape(-1, 8)
             i += max(n, 1)  # an image with no face still has one line of zeros
             rows = rows[:n][(rows[:n, 2] > 0) & (rows[:n, 3] > 0)]
             path = Path(images) / name
             with Image.open(path) as im: size = im.size
-            out.append(Annotated(path, size, _xywh_to_xyxy(rows[rows[:, 7] == 0, :4]), _xywh_to_xyxy(rows[rows[:, 7] == 1, :4])))
+            out.append(Annotated(path, size, _xywh_to_xyxy(rows[rows[:, 7] == 0, :4]),
+                                 _xywh_to_xyxy(rows[rows[:, 7] == 1, :4])))
     except (ValueError, IndexError) as e: raise FacemaskError(f"{gt_txt}: line {i + 1} is not in WIDER's format ({e})") from None
     except FileNotFoundError as e: raise FacemaskError(f"{e.filename}: listed in {gt_txt} but missing") from None
     return out
@@ -104,7 +106,9 @@ def match_image(det_xyxy: np.ndarray,  # (D, 4) detections
     ign = box_iou(det_xyxy, ignore_xyxy) if ignore_xyxy is not None and len(ignore_xyxy) else np.zeros((len(det_xyxy), 0))
     for d in np.argsort(-np.asarray(scores), kind="stable"):
         cand = np.where(found, -1, ious[d]) if len(faces_xyxy) else np.zeros(0)
-        if len(cand) and cand.max() >= iou: found[cand.argmax()] = True; outcome[d] = 1
+        if len(cand) and cand.max() >= iou:
+            found[cand.argmax()] = True
+            outcome[d] = 1
         elif ign.shape[1] and ign[d].max() >= iou: outcome[d] = -1
     return outcome, found
 
@@ -219,10 +223,14 @@ def score(dataset: list[Annotated],  # annotated photos
         det = detections.get(a.key, Faces.empty())
         o, f = match_image(det.xyxy, det.scores, a.faces_xyxy, a.ignore_xyxy)
         keep = o >= 0
-        outs.append(o[keep]); scs.append(det.scores[keep]); fps += int((o == 0).sum())
+        outs.append(o[keep])
+        scs.append(det.scores[keep])
+        fps += int((o == 0).sum())
         cov = coverage_map(det.xyxy, a.size_wh, scale, shape, mask)
-        found.append(f); covered.append(coverage_fraction(cov, a.faces_xyxy) >= COVERED)
-        heights.append(a.faces_xyxy[:, 3] - a.faces_xyxy[:, 1]); shares.append(cov.mean())
+        found.append(f)
+        covered.append(coverage_fraction(cov, a.faces_xyxy) >= COVERED)
+        heights.append(a.faces_xyxy[:, 3] - a.faces_xyxy[:, 1])
+        shares.append(cov.mean())
     cat = lambda xs, dt=np.float32: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)
     outs, scs, found, covered, heights = cat(outs, np.int8), cat(scs), cat(found, bool), cat(covered, bool), cat(heights)
     n = len(found)
@@ -275,7 +283,8 @@ def detect_dataset(detector,  # a detector object, or a name from `facemask.pipe
     if cache and ds_run:
         kept.update({a.key: {"d": np.concatenate([dets[a.key].xyxy, dets[a.key].scores[:, None]], 1).round(4).tolist(),
                              "t": round(secs[a.key], 4)} for a in ds_run})
-        Path(cache).parent.mkdir(parents=True, exist_ok=True); Path(cache).write_text(json.dumps(kept))
+        Path(cache).parent.mkdir(parents=True, exist_ok=True)
+        Path(cache).write_text(json.dumps(kept))
     return ds, dets, secs
 
 def evaluate(detector,  # a detector object, or a name from `facemask.pipeline.DETECTORS`
@@ -293,7 +302,8 @@ def evaluate(detector,  # a detector object, or a name from `facemask.pipeline.D
         from facemask.pipeline import get_detector
         detector = get_detector(detector)
     ds, dets, secs = detect_dataset(detector, dataset, max_side, limit, progress, cache)
-    return score(ds, dets, scale, mask, getattr(detector, "name", type(detector).__name__), secs, shape)
+    return score(ds, dets, scale, mask, getattr(detector, "name", type(detector).__name__), secs,
+                 shape)
 
 def detections_from_json(path: str | Path,  # a `facemask --json` report
                         ) -> dict[str, Faces]:
@@ -310,12 +320,16 @@ def main_evaluate(argv: list[str] | None = None,  # arguments after `facemask ev
     p = argparse.ArgumentParser(prog="facemask evaluate", description="Measure a face detector on an annotated dataset "
                                 "(a folder with annotations.json, or WIDER FACE's release layout).")
     p.add_argument("dataset", help="dataset folder or WIDER *_bbx_gt.txt")
-    p.add_argument("--detector", default="auto", choices=list(DETECTORS), help="detector to measure (default auto)")
-    p.add_argument("--detections", metavar="FILE", help="score this `facemask --json` file instead of running a detector")
-    p.add_argument("--scale", type=float, default=MASK_SCALE, help=f"mask size relative to each box (default {MASK_SCALE})")
+    p.add_argument("--detector", default="auto", choices=list(DETECTORS),
+                   help="detector to measure (default auto)")
+    p.add_argument("--detections", metavar="FILE",
+                   help="score this `facemask --json` file instead of running a detector")
+    p.add_argument("--scale", type=float, default=MASK_SCALE,
+                   help=f"mask size relative to each box (default {MASK_SCALE})")
     p.add_argument("--mask", default="ellipse", choices=["ellipse", "box", *MASKS],
                    help="what counts as covered: ellipses in the grown boxes (default), the boxes, or a mask's real shape")
-    p.add_argument("--max-side", type=int, help="shrink photos to this longer side before detecting")
+    p.add_argument("--max-side", type=int,
+                   help="shrink photos to this longer side before detecting")
     p.add_argument("--limit", type=int, help="only the first N photos")
     p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
     args = p.parse_args(argv)
@@ -324,12 +338,14 @@ def main_evaluate(argv: list[str] | None = None,  # arguments after `facemask ev
         shape = "rect" if args.mask == "box" else "ellipse"
         if args.detections:
             ds = load_dataset(args.dataset)[: args.limit] if args.limit else load_dataset(args.dataset)
-            report = score(ds, detections_from_json(args.detections), args.scale, mask, Path(args.detections).stem, shape=shape)
+            report = score(ds, detections_from_json(args.detections), args.scale, mask,
+                           Path(args.detections).stem, shape=shape)
         else:
             report = evaluate(args.detector, args.dataset, args.scale, mask, args.max_side, args.limit,
                               progress=sys.stderr.isatty(), shape=shape)
     except FacemaskError as e:
-        print(f"facemask evaluate: {e}", file=sys.stderr); return 2
+        print(f"facemask evaluate: {e}", file=sys.stderr)
+        return 2
     print(report.table())
     if args.json: Path(args.json).write_text(json.dumps(report.to_dict(), indent=1))
     return 0

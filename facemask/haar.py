@@ -87,7 +87,8 @@ def read_cascade(name: str = "default",  # a key of `CASCADES` or a path
                     [WeakClassifier(np.array(w.findtext("internalNodes").split(), np.float64).reshape(-1, 4),
                                     np.array(w.findtext("leafValues").split(), np.float64))
                      for w in s.find("weakClassifiers")]) for s in root.find("stages")]
-    return HaarCascade(name, (int(root.findtext("width")), int(root.findtext("height"))), feats, stages)
+    return HaarCascade(name, (int(root.findtext("width")), int(root.findtext("height"))), feats,
+                       stages)
 
 # %% ../nbs/01_haar.ipynb #3da5807e
 def window_norm(ii: np.ndarray, sq_ii: np.ndarray,  # integral images of the pixels and of their squares
@@ -181,7 +182,9 @@ def group_windows(xywh: np.ndarray,  # (N, 4) raw windows from the cascade (Open
     if n == 0 or min_neighbors <= 0: return r.copy(), np.ones(n, int), w.copy()
     parent = np.arange(n)
     def find(i):
-        while parent[i] != i: parent[i] = parent[parent[i]]; i = parent[i]
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
         return i
     for s in range(0, n, 512):  # alike pairs, in chunks to bound memory
         a = r[s:s + 512, None]
@@ -194,16 +197,22 @@ def group_windows(xywh: np.ndarray,  # (N, 4) raw windows from the cascade (Open
     _, labels = np.unique([find(i) for i in range(n)], return_inverse=True)
     k = labels.max() + 1
     count = np.bincount(labels, minlength=k)
-    mean = np.zeros((k, 4)); np.add.at(mean, labels, r); mean = np.round(mean / count[:, None])
-    best = np.full(k, -np.inf); np.maximum.at(best, labels, w)
+    mean = np.zeros((k, 4))
+    np.add.at(mean, labels, r)
+    mean = np.round(mean / count[:, None])
+    best = np.full(k, -np.inf)
+    np.maximum.at(best, labels, w)
     keep = []
     for i in np.flatnonzero(count > min_neighbors):
         x, y, ww, hh = mean[i]
         inside = False
         for j in np.flatnonzero(count > min_neighbors):
-            X, Y, W, H = mean[j]; dx, dy = round(W * eps), round(H * eps)
+            X, Y, W, H = mean[j]
+            dx, dy = round(W * eps), round(H * eps)
             if j != i and x >= X - dx and y >= Y - dy and x + ww <= X + W + dx and y + hh <= Y + H + dy \
-               and (count[j] > max(3, count[i]) or count[i] < 3): inside = True; break
+               and (count[j] > max(3, count[i]) or count[i] < 3):
+                inside = True
+                break
         if not inside: keep.append(i)
     return mean[keep], count[keep], best[keep]
 
@@ -253,7 +262,9 @@ def match_boxes(det_xyxy: np.ndarray,  # (N, 4) detections
     pairs = []
     while iou.size and iou.max() >= iou_threshold:
         i, j = np.unravel_index(np.argmax(iou), iou.shape)
-        pairs.append((i, j)); iou[i, :] = -1; iou[:, j] = -1
+        pairs.append((i, j))
+        iou[i, :] = -1
+        iou[:, j] = -1
     p = np.array(pairs, int).reshape(-1, 2)
     return p[:, 0], p[:, 1]
 
@@ -280,13 +291,19 @@ def measure_calibration(detect,  # callable: RGB image -> Faces (raw boxes, no c
             for g in gt:
                 s, (cx, cy), half = face_px / (g[3] - g[1]), (g[:2] + g[2:]) / 2, 1.25 * max(g[2:] - g[:2])
                 x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
-                crop = rgb[y0:int(min(rgb.shape[0], cy + half)), x0:int(min(rgb.shape[1], cx + half))]
+                crop = rgb[y0:int(min(rgb.shape[0], cy + half)),
+                           x0:int(min(rgb.shape[1], cx + half))]
                 jobs.append((cv2.resize(crop, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR), s, x0, y0, g[None]))
         for img, s, x0, y0, g in jobs:
-            t0 = time.perf_counter(); faces = detect(np.ascontiguousarray(img)); secs += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            faces = detect(np.ascontiguousarray(img))
+            secs += time.perf_counter() - t0
             xyxy = faces.xyxy / s + np.array([x0, y0, x0, y0], np.float32)
             di, gi = match_boxes(xyxy, g, iou_threshold)
-            dets.append(xyxy[di]); gts.append(g[gi]); n_det += len(faces); n_gt += len(g)
+            dets.append(xyxy[di])
+            gts.append(g[gi])
+            n_det += len(faces)
+            n_gt += len(g)
     d, g = np.concatenate(dets), np.concatenate(gts)
     cal = BoxCalibration.fit(d, g)
     iou_raw, iou_cal = np.diag(box_iou(d, g)), np.diag(box_iou(cal.apply(d), g))
@@ -318,7 +335,8 @@ def check_rgb(image) -> np.ndarray:
     "A detector's input as contiguous RGB uint8; `FacemaskError` (naming shape and type) if it is not a photo."
     if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
         return np.ascontiguousarray(image)
-    return read_rgb(image, name=f"image of shape {image.shape} and type {image.dtype}" if isinstance(image, np.ndarray) else None)
+    return read_rgb(image,
+                    name=f"image of shape {image.shape} and type {image.dtype}" if isinstance(image, np.ndarray) else None)
 
 class HaarDetector:
     """Viola–Jones face detector: OpenCV's frontal (default + alt2) and profile (both sides) Haar cascades, fused.
@@ -353,7 +371,8 @@ class HaarDetector:
         img = np.ascontiguousarray(grey[:, ::-1]) if mirror else grey
         raw, _, weights = load_cascade(cascade).detectMultiScale3(
             img, scaleFactor=self.scale_factor, minNeighbors=0, minSize=(self.min_size, self.min_size), outputRejectLevels=True)
-        xywh, neighbours, best = group_windows(np.asarray(raw).reshape(-1, 4), np.asarray(weights).reshape(-1), self.min_neighbors)
+        xywh, neighbours, best = group_windows(np.asarray(raw).reshape(-1, 4),
+                                               np.asarray(weights).reshape(-1), self.min_neighbors)
         margin = best - read_cascade(cascade).stages[-1].threshold
         a, b, c = HAAR_SCORE.get(cascade, (0.0, 1.0, 0.0))
         scores = 1 / (1 + np.exp(-(a + b * np.log(np.maximum(neighbours, 1)) + c * margin)))
