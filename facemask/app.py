@@ -368,7 +368,10 @@ class FacemaskApp:
         self.emoji_list = W.Select(rows=6, layout=lay(width="330px"))
         self.emoji_target = W.Dropdown(description="Use it for", options=[("every face", -1)], layout=lay(width="330px"))
         self.shuffle_btn = W.Button(description="A different emoji per face", icon="random", layout=lay(width="330px"))
-        self.emoji_box = W.VBox([self.emoji_search, self.emoji_list, self.emoji_target, self.shuffle_btn])
+        self.person_btn = W.Button(description="One emoji per person", icon="users", layout=lay(width="330px"),
+                                   tooltip="the same emoji for the same person in every photo (face recognition)")
+        self.emoji_box = W.VBox([self.emoji_search, self.emoji_list, self.emoji_target, self.shuffle_btn,
+                                 self.person_btn])
         self.face_list = W.VBox()
         self.box_toggle = W.ToggleButton(description="Add a box the detector missed", icon="plus-square", layout=lay(width="330px"))
         self.box_sliders = [W.IntSlider(description=d, min=0, max=1, continuous_update=True, layout=lay(width="330px"))
@@ -421,6 +424,7 @@ class FacemaskApp:
         self.emoji_search.observe(self._safely(lambda ch: self._on_search()), "value")
         self.emoji_list.observe(self._safely(self._on_emoji_pick), "value")
         self.shuffle_btn.on_click(self._safely(lambda b: self.vary_emoji()))
+        self.person_btn.on_click(self._safely(lambda b: self.emoji_per_person()))
         self.box_toggle.observe(self._safely(self._on_box_toggle), "value")
         for s in self.box_sliders: s.observe(self._safely(lambda ch: self.render_before()), "value")
         self.box_add.on_click(self._safely(lambda b: self.add_box(self.box_xyxy)))
@@ -658,6 +662,32 @@ class FacemaskApp:
         for st in self.photos: st.emojis = {i: _FUN[i % len(_FUN)] for i in range(len(st.boxes))}
         self._refresh_faces(); self.render()
 
+    def _searched(self) -> list[PhotoState]:
+        "The photos whose faces have been searched for; `FacemaskError` while a search runs."
+        if self.busy: raise FacemaskError("Still finding faces; try again when the search is over")
+        return [st for st in self.photos if st.faces is not None]
+
+    def emoji_per_person(self):
+        "One emoji per person across all photos, faces grouped by `identity.person_ids`."
+        from facemask.identity import person_ids
+        done = self._searched()
+        for st, ids in zip(done, person_ids([(st.photo.rgb, st.boxes) for st in done])):
+            st.emojis = {i: _FUN[int(p) % len(_FUN)] for i, p in enumerate(ids)}
+        self._refresh_faces()
+        self.render()
+
+    def keep_person(self, face: int):  # index of a face in the current photo
+        "Leave this face's person uncovered in every photo where `identity.same_person` finds them."
+        from facemask.identity import same_person
+        done = self._searched()
+        here = next(k for k, st in enumerate(done) if st is self.current)
+        found = same_person([(st.photo.rgb, st.boxes) for st in done], (here, face))
+        for st, same in zip(done, found): st.excluded |= set(np.flatnonzero(same).tolist())
+        self._refresh_faces()
+        self.render()
+        n = int(sum(m.sum() for m in found))
+        self.say(f"Left {n} face{'s' * (n != 1)} of this person uncovered; uncertain faces stay covered.")
+
     # --- faces ---------------------------------------------------------------------------------------
     def set_covered(self, face: int,  # index of the face in the current photo
                     covered: bool = True,  # False leaves it uncovered
@@ -683,7 +713,10 @@ class FacemaskApp:
             cb = W.Checkbox(value=i not in st.excluded, description=f"#{i} {what}", indent=False, layout=W.Layout(width="230px"))
             cb.observe(self._safely(lambda ch, i=i: self.set_covered(i, ch.new)), "value")
             self._checks.append(cb)
-            rows.append(W.HBox([cb, W.HTML(f"<span style='font-size:1.3em'>{st.emojis.get(i, self.emoji)}</span>" if emoji_mode else "")]))
+            keep = W.Button(icon="user-check", tooltip="keep this person uncovered in every photo",
+                            layout=W.Layout(width="36px"))
+            keep.on_click(self._safely(lambda b, i=i: self.keep_person(i)))
+            rows.append(W.HBox([cb, keep, W.HTML(f"<span style='font-size:1.3em'>{st.emojis.get(i, self.emoji)}</span>" if emoji_mode else "")]))
         if not rows: rows = [W.HTML("<small><i>No faces found. Try another detector or sensitivity, or add a box below.</i></small>")]
         self.face_list.children = rows
         target = self.emoji_target.value
