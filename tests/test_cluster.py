@@ -67,14 +67,16 @@ def test_detect_only_and_bad_names(archive, local_ray, tmp_path):
     assert list(anonymize_files_ray([], "yunet")) == []
 
 
-def test_command_backend_ray_same_json(archive, tmp_path):
-    "What a user runs: `facemask ... --backend ray --json` writes the report `--backend local` writes."
+def test_command_backend_ray_same_json(archive, local_ray, tmp_path):
+    "What a user runs: `facemask ... --backend ray --address A --json` writes the report `--backend local` writes."
     import subprocess, sys
     facemask = str(Path(sys.executable).with_name("facemask"))
     run = lambda *args: subprocess.run([facemask, *map(str, args)], capture_output=True, text=True, timeout=900)
     common = [archive, "--detector", "yunet", "--mask", "solid", "-q"]
     local = run(*common, "-o", tmp_path / "local", "--json", tmp_path / "local.json")
-    on_ray = run(*common, "-o", tmp_path / "ray", "--json", tmp_path / "ray.json", "--backend", "ray")
+    address = ray.get_runtime_context().gcs_address  # join the test's Ray rather than start a second one
+    on_ray = run(*common, "-o", tmp_path / "ray", "--json", tmp_path / "ray.json", "--backend", "ray",
+                 "--address", address)
     assert (on_ray.returncode, local.returncode) == (1, 1), on_ray.stderr[-2000:]  # broken.jpg fails in both
     assert "Traceback" not in on_ray.stderr
     assert (tmp_path / "ray.json").read_text() == (tmp_path / "local.json").read_text()
