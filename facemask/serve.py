@@ -110,20 +110,21 @@ def sniff_photo(data: bytes,  # the uploaded bytes
 
 # %% ../nbs/13_serve.ipynb #c020
 class Gate:
-    "Admits at most `limit` requests at once and refuses the next; used from the event loop only."
+    "Admits at most `limit` requests at once and refuses the next; safe to use from any thread."
     def __init__(self, limit: int,  # requests inside at once (running + waiting)
                 ):
-        self.limit, self.inside = limit, 0
+        self.limit, self.inside, self._lock = limit, 0, threading.Lock()
 
     def enter(self) -> bool:
         "Take a place if one is free; False if the gate is full."
-        if self.inside >= self.limit: return False
-        self.inside += 1
-        return True
+        with self._lock:
+            if self.inside >= self.limit: return False
+            self.inside += 1
+            return True
 
     def leave(self):
         "Give a place back."
-        self.inside -= 1
+        with self._lock: self.inside -= 1
 
 # %% ../nbs/13_serve.ipynb #c024
 _models = threading.local()
@@ -197,9 +198,8 @@ def make_app(max_mb: float = UPLOAD_LIMIT_MB,  # largest upload, MB (413 beyond)
     async def in_pool(fn, *args):
         "Run `fn` in the worker pool if the gate has room: 503 if not, 504 past the timeout."
         if not gate.enter(): raise busy()
-        loop = asyncio.get_running_loop()
         job = pool.submit(fn, *args)
-        job.add_done_callback(lambda _: loop.call_soon_threadsafe(gate.leave))
+        job.add_done_callback(lambda _: gate.leave())  # in the pool thread, when the work ends
         try: return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job)), timeout_s)
         except asyncio.TimeoutError:
             raise ApiError(504, f"timed out after {timeout_s:g} s; try a smaller photo or a faster "

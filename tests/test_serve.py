@@ -197,3 +197,13 @@ def test_real_server_503_past_concurrency(server):
     busy = next(r for r in replies if r.status_code == 503)
     assert busy.headers["retry-after"] == "1" and "busy" in busy.json()["error"]
     assert httpx.get(f"{base}/healthz").json()["busy"] == 0
+
+
+def test_timeout_504_and_the_slot_is_held_until_the_work_ends():
+    app_client = TestClient(make_app(timeout_s=0.05, concurrency=1, queue=0))
+    r = app_client.post("/v1/detect?detector=haar", content=_png(sample_image("astronaut")))
+    assert r.status_code == 504 and "timed out" in r.json()["error"]
+    for _ in range(200):  # the thread still runs after the 504; its place is given back when it ends
+        if app_client.get("/healthz").json()["busy"] == 0: break
+        time.sleep(0.05)
+    assert app_client.get("/healthz").json()["busy"] == 0
