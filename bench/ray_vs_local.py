@@ -9,6 +9,7 @@ A folder of synthetic 1280×720 JPEGs (bench.py's, different seeds) is anonymize
 processes of one thread each) and by `anonymize_files_ray` on a Ray started here with `num_cpus` = the machine's
 CPUs (actors = 1 and 2, one thread each). Wall time covers everything after `plan_jobs`: starting the pool or the
 actors, loading the models, every photo. `ray.init` is timed on its own. Baseline: local, 1 worker, same process.
+The runs are interleaved (local ×1, Ray ×1, local ×2, Ray ×2) so that other load on the machine weighs on both.
 Each run's `--json` report is compared with the baseline's. Writes bench/results/ray.md and .json.
 """
 from __future__ import annotations
@@ -54,8 +55,7 @@ def main(argv=None) -> int:
         print({k: v for k, v in r.items() if k != "report"}, file=sys.stderr)
         runs.append(r)
     workers = [int(w) for w in a.workers.split(",")]
-    for n in workers:
-        run("local", n, lambda jobs: anonymize_files(jobs, a.detector, "emoji", workers=n))
+    run("local", workers[0], lambda jobs: anonymize_files(jobs, a.detector, "emoji", workers=workers[0]))
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")  # before Ray is imported: it reads it then
     import ray
     t0 = time.perf_counter()
@@ -69,7 +69,8 @@ def main(argv=None) -> int:
             if attempt == 3: raise
     init_s = time.perf_counter() - t0
     try:
-        for n in workers:
+        for n in workers:  # interleaved, so the machine's other load weighs on both backends alike
+            if n != workers[0]: run("local", n, lambda jobs: anonymize_files(jobs, a.detector, "emoji", workers=n))
             run("ray", n, lambda jobs: anonymize_files_ray(jobs, a.detector, "emoji", actors=n))
     finally:
         ray.shutdown()
