@@ -39,6 +39,10 @@ bench: setup
 	$(UV) run --frozen python bench/bench.py
 	$(UV) run --frozen python bench/vs_deface.py --cache $(HOME)/.cache/facemask/eval
 	$(UV) run --frozen --group bench python bench/ceiling.py --cache $(HOME)/.cache/facemask/eval
+	$(UV) run --frozen python bench/identity.py
+	$(UV) run --frozen python bench/video.py
+	$(UV) run --frozen python bench/serve_load.py
+	$(UV) run --frozen python bench/ray_vs_local.py
 
 clean:
 	rm -rf _site _proc _docs tests/artifacts
