@@ -3,14 +3,17 @@
 
     uv run python bench/vs_deface.py [FOLDER] [--stride K] [--limit N] [--presets fast,auto,thorough] [--cache DIR]
     uv run python bench/vs_deface.py --table-only      # rewrite the markdown from the saved .json
+    uv run python bench/vs_deface.py --frontier        # every configuration tried for `auto` -> results/frontier.md
+    uv run python bench/vs_deface.py --big             # 4000×3000 and 6000×4000: time and peak memory
 
 FOLDER is in the simple format of ../shared/data (images + annotations.json with `faces` and `ignore` boxes as
 [x, y, w, h]); default ../shared/data/faces-dev. deface runs through its own code path: its `CenterFace` class at
 its defaults (the ONNX model at the photo's size rounded to multiples of 32), threshold 0.2, mask scale 1.3.
-deface and `fast` run in turn on each photo (deface, then `fast`, photo by photo), so the machine's load changes
-both timings alike. `auto` and `thorough` make about five passes each (a ×2 magnified copy): 20–30 minutes over the
-300 photos of faces-dev on 2 cores. With `--cache DIR` their detections and times are read from the JSON caches
-`facemask.evaluate.evaluate(..., cache=)` keeps (DIR/NAME.json); photos a cache lacks are run and added to it.
+deface and every preset run in turn on each photo (the order rotating from photo to photo), so the machine's load
+changes all timings alike; the table gives each one's total time relative to deface's in the same run, and the
+privacy recall on the even- and odd-numbered photos separately (a result that holds on one half only is luck).
+With `--cache DIR` the presets other than `fast` are read from the JSON caches `facemask.evaluate.evaluate(..., cache=)`
+keeps (DIR/NAME.json) instead of being timed live.
 
 Scoring is `facemask.evaluate.score` (greedy matching at IoU 0.5, ignore boxes neither right nor wrong; privacy
 recall = faces whose box is ≥ 90 % covered), with what counts as covered taken two ways:
@@ -76,34 +79,45 @@ def rows_of(name: str, report, drawn: dict, boxes_scale: float = 1.3, timed: str
                     "s/image": r.s_per_image, "timed": timed})
     return out
 
+def timed_in_turn(ds, live: dict, label: str = "photos") -> tuple[dict, dict]:
+    "Run every detector of `live` on each photo in turn (the order rotating per photo): detections and seconds."
+    from facemask.core import read_rgb
+    rgb0 = read_rgb(ds[0].path)
+    for d in live.values(): d(rgb0)                                         # load the models outside the timing
+    dets = {n: {} for n in live}; secs = {n: {} for n in live}
+    names = list(live)
+    for i, a in enumerate(ds):                                              # in turn on each photo: same load for all
+        rgb = read_rgb(a.path)
+        for n in names[i % len(names):] + names[:i % len(names)]:
+            t = time.perf_counter(); dets[n][a.key] = live[n](rgb); secs[n][a.key] = time.perf_counter() - t
+        if (i + 1) % 25 == 0: print(f"  {i + 1}/{len(ds)} {label}", file=sys.stderr, flush=True)
+    return dets, secs
+
+def halves(ds, dets: dict, scale: float = 1.3) -> tuple[float, float]:
+    "Privacy recall (boxes ×scale) on the even-numbered and the odd-numbered photos."
+    from facemask.evaluate import score
+    return tuple(score(ds[k::2], dets, scale=scale, shape="rect").privacy_recall for k in (0, 1))
+
 def run(folder: Path = DEFAULT, presets=("fast", "auto", "thorough"), limit: int | None = None, stride: int = 1,
         cache: Path | None = None) -> list[dict]:
-    "Score deface and the presets on one folder; a list of rows (dicts) in table order."
-    import tempfile
-    from facemask.core import read_rgb
+    "Score deface and the presets on one folder, all run live in turn on each photo; a list of rows in table order."
     from facemask.evaluate import evaluate, load_dataset, score
     from facemask import dnn
     ds = load_dataset(folder)[::stride][:limit]
     live = {DEFACE: deface_detector()}
-    if "fast" in presets: live["fast"] = dnn.fast_detector()
-    rgb0 = read_rgb(ds[0].path)
-    for d in live.values(): d(rgb0)                                         # load the models outside the timing
-    dets = {n: {} for n in live}; secs = {n: {} for n in live}
-    for i, a in enumerate(ds):                                              # in turn on each photo: same load for both
-        rgb = read_rgb(a.path)
-        for n, d in live.items():
-            t = time.perf_counter(); dets[n][a.key] = d(rgb); secs[n][a.key] = time.perf_counter() - t
-        if (i + 1) % 25 == 0: print(f"  {i + 1}/{len(ds)} photos", file=sys.stderr)
+    live.update({p: getattr(dnn, f"{p}_detector")() for p in presets if not cache or p == "fast"})
+    dets, secs = timed_in_turn(ds, live)
+    total = {n: sum(secs[n].values()) for n in live}
     scored = lambda n: (lambda **how: score(ds, dets[n], name=n, seconds=secs[n], **how))
-    rows = rows_of(DEFACE, scored(DEFACE), dict(mask=DefaceDrawn(1.3)))
-    folder_of_caches = Path(cache) if cache else Path(tempfile.mkdtemp(prefix="vs-deface-"))
+    extra = lambda n: {"total s": total[n], "× deface": total[n] / total[DEFACE], "halves": halves(ds, dets[n])}
+    rows = [dict(r, **extra(DEFACE)) for r in rows_of(DEFACE, scored(DEFACE), dict(mask=DefaceDrawn(1.3)))]
     for p in presets:
         drawn = dict(scale=dnn.ELLIPSE_MASK_SCALES[p], shape="ellipse")
-        if p in live: rows += rows_of(f"facemask {p}", scored(p), drawn, dnn.MASK_SCALES[p])
-        else:  # `evaluate` runs the photos its cache lacks (all of them without --cache), then scores from the cache
+        if p in live: rows += [dict(r, **extra(p)) for r in rows_of(f"facemask {p}", scored(p), drawn, dnn.MASK_SCALES[p])]
+        else:  # `evaluate` runs the photos its cache lacks, then scores from the cache (timed in an earlier run)
             det = getattr(dnn, f"{p}_detector")()
-            report = lambda **how: evaluate(det, ds, cache=folder_of_caches/f"{p}.json", **how)
-            rows += rows_of(f"facemask {p}", report, drawn, dnn.MASK_SCALES[p], timed="cache" if cache else "live")
+            report = lambda **how: evaluate(det, ds, cache=Path(cache)/f"{p}.json", **how)
+            rows += rows_of(f"facemask {p}", report, drawn, dnn.MASK_SCALES[p], timed="cache")
     return rows
 
 COLS = ["privacy recall", "<16", "16-32", "32-64", "64-128", ">=128", "≥ 32", "false pos./image", "masked share", "s/image"]
@@ -111,19 +125,114 @@ HEAD = ["privacy recall", "< 16", "16–32", "32–64", "64–128", "≥ 128", "
 
 def markdown(rows: list[dict], folder: Path, n_images: int, n_faces: int) -> str:
     out = []
+    timed = any("× deface" in r for r in rows)
     for way in ("boxes ×1.3", "as drawn"):
-        out.append(f"**Covered = {way}**\n\n| detector | mask | " + " | ".join(HEAD) + " |\n|---|---|" + "---|" * len(HEAD))
+        head = HEAD + (["total time × deface", "privacy recall, even / odd photos"] if timed and way == "boxes ×1.3" else [])
+        out.append(f"**Covered = {way}**\n\n| detector | mask | " + " | ".join(head) + " |\n|---|---|" + "---|" * len(head))
         for r in (r for r in rows if r["coverage"] == way):
             cells = [f"{r[c]:.3f}" if c in ("privacy recall", "masked share", "≥ 32") else f"{r[c]:.2f}" for c in COLS]
             if r["timed"] == "cache": cells[-1] += "†"
+            if timed and way == "boxes ×1.3":
+                cells += [f"{r['× deface']:.2f}×", "{:.3f} / {:.3f}".format(*r["halves"])] if "× deface" in r else ["–", "–"]
             out.append(f"| {r['detector']} | {r['mask']} | " + " | ".join(cells) + " |")
         out.append("")
     return ("\n".join(out) + f"\n{n_images} photos, {n_faces} faces from `{folder.name}`. Privacy recall: share of faces whose box is ≥ 90 % "
             "covered; false positives at IoU 0.5; masked share: mean share of each photo covered. *Boxes ×1.3*: every "
             "detection box grown ×1.3 about its centre (the issue's convention); *as drawn*: what each tool's default "
             "mask covers (deface: ellipses in its box grown 30 % on each side; facemask: round masks, ellipses ×1.45). "
-            "s/image: median detection time on 2 shared CPU cores; deface and `fast` ran in turn on each photo; "
-            "† read from the `facemask evaluate` cache, timed in an earlier run on the same machine (noisier).\n")
+            "s/image: median detection time per photo on 2 shared CPU cores; every detector ran in turn on each photo "
+            "(the order rotating), so the machine's load weighs on all alike, and *total time × deface* is the sum of a "
+            "detector's times over all photos divided by deface's in the same run"
+            + ("; † read from the `facemask evaluate` cache, timed in an earlier run (noisier)" if any(r["timed"] == "cache" for r in rows) else "")
+            + ".\n")
+
+# ---------------------------------------------------------------- the time–recall frontier
+def frontier_configs() -> dict:
+    "Every configuration tried for `auto`, by name: a function that builds it."
+    from facemask.dnn import CenterFace as CF, GrowSmall, MultiScale
+    def ms(prec, focus=None, margin=32, zoom_t=0.25, upscale=2.0, first="fp32"):
+        return lambda: GrowSmall(MultiScale(CF(0.35, big_threshold=0.15, precision=first), upscale=upscale, max_face=40,
+                                            zoom_detector=CF(zoom_t, precision=prec), focus=focus, margin=margin), below=40)
+    one = lambda prec: (lambda: GrowSmall(MultiScale(CF(0.2, big_threshold=0.15, precision=prec), upscale=1.0), below=48))
+    return {"one pass, fp32 (`fast` before)": one("fp32"), "one pass, int8 (`fast`)": one("int8"),
+            "×2 everywhere, fp32 (`auto` before)": ms("fp32"), "×2 everywhere, int8 zoom": ms("int8"),
+            "×2 everywhere, all int8": ms("int8", first="int8"),
+            "×2 where heat > 0.05, fp32 zoom (`auto`)": ms("fp32", 0.05),
+            "×2 where heat > 0.02, int8 zoom": ms("int8", 0.02), "×2 where heat > 0.05, int8 zoom": ms("int8", 0.05),
+            "×2 where heat > 0.05, all int8": ms("int8", 0.05, first="int8"),
+            "×2 where heat > 0.1, int8 zoom": ms("int8", 0.1), "×2 where heat > 0.2, int8 zoom": ms("int8", 0.2),
+            "×2 where heat > 0.05, margin 64, int8 zoom": ms("int8", 0.05, 64)}
+
+def frontier(folder: Path = DEFAULT, stride: int = 3, names: list[str] | None = None) -> list[dict]:
+    "Time (relative to deface, run in turn on each photo) and privacy recall of every configuration tried."
+    from facemask.evaluate import load_dataset, score
+    ds = load_dataset(folder)[::stride]
+    configs = frontier_configs()
+    live = {DEFACE: deface_detector(), **{n: configs[n]() for n in (names or configs)}}
+    dets, secs = timed_in_turn(ds, live, "photos (frontier)")
+    total = {n: sum(secs[n].values()) for n in live}
+    rows = []
+    for n in live:
+        r = score(ds, dets[n], scale=1.3, shape="rect")
+        rows.append({"config": n, "× deface": total[n] / total[DEFACE], "privacy recall": r.privacy_recall,
+                     "<16": r.privacy_by_size["<16"], "false pos./image": r.fp_per_image, "masked share": r.masked_share,
+                     "halves": halves(ds, dets[n]), "photos": len(ds)})
+    return rows
+
+def frontier_markdown(rows: list[dict]) -> str:
+    out = ["| configuration | time × deface | privacy recall | < 16 px | false pos./image | masked share | even / odd photos |",
+           "|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: r["× deface"]):
+        out.append(f"| {r['config']} | {r['× deface']:.2f} | {r['privacy recall']:.3f} | {r['<16']:.2f} | "
+                   f"{r['false pos./image']:.2f} | {r['masked share']:.3f} | {r['halves'][0]:.3f} / {r['halves'][1]:.3f} |")
+    return ("\n".join(out) + f"\n\nEvery {'' if rows[0]['photos'] > 200 else 'third '}photo of faces-dev ({rows[0]['photos']} photos), "
+            "all configurations and deface in turn on each photo (the order rotating); time × deface: total detection time "
+            "over deface's in the same run; privacy recall with boxes ×1.3.\n")
+
+# ---------------------------------------------------------------- big photos: time and peak memory, one process each
+BIG_CHILD = r"""
+import json, sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import vs_deface as vs
+from bench import synthetic
+name, w, h = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+if name == "deface": det = vs.deface_detector()
+else:
+    from facemask import dnn
+    det = getattr(dnn, f"{name}_detector")()
+det(synthetic(640, 480))                                   # load the model outside the timing
+img = synthetic(w, h)
+times = []
+for _ in range(2):
+    t = time.perf_counter(); n = len(det(img)); times.append(time.perf_counter() - t)
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(json.dumps(dict(seconds=min(times), faces=n, peak_mb=hwm / 1024)))
+"""
+
+def big_photos(sizes=((4000, 3000), (6000, 4000)), names=("deface", "fast", "auto")) -> list[dict]:
+    "Seconds per call (best of two, model loaded) and peak memory of a fresh process per detector and size."
+    import subprocess
+    rows = []
+    for w, h in sizes:
+        for n in names:
+            p = subprocess.run([sys.executable, "-c", BIG_CHILD, str(ROOT/"bench"), n, str(w), str(h)],
+                               capture_output=True, text=True)
+            r = json.loads(p.stdout.strip().splitlines()[-1]) if p.returncode == 0 else dict(error=p.stderr.strip()[-200:])
+            rows.append(dict(detector=n, size=f"{w}×{h}", **r))
+            print(f"  {w}×{h} {n}: {r}", file=sys.stderr, flush=True)
+    return rows
+
+def big_markdown(rows: list[dict]) -> str:
+    out = ["| photo | detector | seconds per photo | × deface | peak memory | faces |", "|---|---|---|---|---|---|"]
+    base = {r["size"]: r["seconds"] for r in rows if r["detector"] == "deface" and "seconds" in r}
+    for r in rows:
+        if "seconds" not in r: out.append(f"| {r['size']} | {r['detector']} | failed | | | |"); continue
+        out.append(f"| {r['size']} | {r['detector']} | {r['seconds']:.2f} | {r['seconds'] / base[r['size']]:.2f} | "
+                   f"{r['peak_mb'] / 1024:.2f} GB | {r['faces']} |")
+    return ("\n".join(out) + "\n\nSynthetic photos (bench.py's: the two sample photos pasted at four sizes on a blurred sample "
+            "background); one fresh process per cell, the model loaded and warmed up on a small photo first; seconds: the "
+            "better of two calls; peak memory: the process's VmHWM.\n")
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -134,7 +243,23 @@ def main(argv=None):
     ap.add_argument("--cache", default=None, help="folder of `evaluate` caches (NAME.json) to reuse for auto/thorough")
     ap.add_argument("--out", default=str(ROOT/"bench"/"results"/"vs_deface.md"), help="markdown file to write")
     ap.add_argument("--table-only", action="store_true", help="only rewrite the table from the .json beside --out")
+    ap.add_argument("--frontier", action="store_true", help="time and privacy recall of every configuration tried "
+                                                             "(every --stride-th photo, default 3) -> bench/results/frontier.md")
+    ap.add_argument("--big", action="store_true", help="time and peak memory on synthetic 4000×3000 and 6000×4000 photos "
+                                                        "-> a section of bench/results/vs_deface.md")
     a = ap.parse_args(argv)
+    if a.frontier:
+        rows = frontier(Path(a.folder), a.stride if a.stride > 1 else 3)
+        md = frontier_markdown(rows); print(md)
+        out = ROOT/"bench"/"results"/"frontier.md"
+        out.write_text("# Time against privacy recall: every configuration tried for `auto`\n\n" + md)
+        out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
+        return rows
+    if a.big:
+        rows = big_photos(); md = big_markdown(rows); print(md)
+        out = Path(a.out)
+        out.with_name("vs_deface-big.json").write_text(json.dumps(rows, indent=1))
+        return rows
     folder = Path(a.folder)
     if not (folder/"annotations.json").exists(): sys.exit(f"{folder}: no annotations.json here; give an annotated folder")
     out = Path(a.out)
@@ -142,6 +267,8 @@ def main(argv=None):
     else: rows = run(folder, [p for p in a.presets.split(",") if p], a.limit, a.stride, a.cache)
     ann = json.loads((folder/"annotations.json").read_text())[::a.stride][:a.limit]
     md = markdown(rows, folder, len(ann), sum(len(x["faces"]) for x in ann))
+    big = out.with_name("vs_deface-big.json")
+    if big.exists(): md += "\n**Big photos**\n\n" + big_markdown(json.loads(big.read_text()))
     print(md)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(md); out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
