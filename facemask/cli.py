@@ -7,7 +7,7 @@ Docs: https://facemask-dev.github.io/facemask/cli.html.md"""
 # %% ../nbs/06_cli.ipynb #2ae0d757
 from __future__ import annotations
 
-import argparse, importlib, json, sys, time
+import argparse, importlib, json, os, sys, time
 from pathlib import Path
 
 from .core import FacemaskError, MASK_SCALE
@@ -57,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="copy EXIF (camera, date, GPS!) into the outputs; default: strip it")
     p.add_argument("--json", metavar="FILE", help="write detections as {path: [[x1, y1, x2, y2, score], ...]}")
     p.add_argument("--no-images", action="store_true", help="only detect (with --json); write no images")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="processes to use (default 1); with --backend ray: actors (default: one per CPU of the cluster)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="processes to use (default: one per core, each with one inference thread); "
+                        "with --backend ray: actors (default: one per CPU of the cluster)")
     v = p.add_argument_group("videos (.mp4 .mov .m4v .mkv .webm .avi; written as H.264 .mp4)")
     v.add_argument("--audio", choices=("keep", "drop"), default="keep",
                    help="the sound: keep (copied, or re-encoded to AAC) or drop it; voices are NOT anonymized")
@@ -100,7 +102,8 @@ def _check_usage(args, jobs: list[Job]) -> None:
     if (args.keep or _per_person(args)) and args.backend != "local":
         raise FacemaskError("--keep and --emoji per-person: only with --backend local for now")
     if args.no_images and not args.json: raise FacemaskError("--no-images: nothing to do without --json FILE")
-    if args.workers < 1: raise FacemaskError(f"--workers {args.workers}: must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        raise FacemaskError(f"--workers {args.workers}: must be at least 1")
     if args.address and args.backend != "ray": raise FacemaskError("--address: only applies to --backend ray")
     if args.resume and args.no_images:
         raise FacemaskError("--resume: skips photos whose masked output exists, so it needs images (no --no-images)")
@@ -194,6 +197,8 @@ def main(argv: list[str] | None = None,  # arguments without the program name; d
         return 2
     mask = None if args.no_images else args.mask
     jobs, resumed = _resume(jobs, args.json) if args.resume else (jobs, [])
+    if args.workers is None and args.backend == "local":  # every core busy, never more processes than files
+        args.workers = max(1, min(os.cpu_count() or 1, len(jobs)))
     results, t0 = [], time.perf_counter()
     from tqdm.auto import tqdm
     has_video = any(j.kind == "video" for j in jobs)
@@ -250,4 +255,4 @@ def _results(args, jobs: list[Job], mask: str | None, video: dict, refs=None):
                                **kw)
     from facemask.cluster import anonymize_files_ray  # imports Ray only when asked for
     return anonymize_files_ray(jobs, args.detector, mask, address=args.address,
-                               actors=args.workers if args.workers > 1 else None, **kw)
+                               actors=args.workers, **kw)
