@@ -314,6 +314,14 @@ def _default_of(factory, name: str, fallback):
     except (TypeError, ValueError): p = None
     return fallback if p is None or p.default is inspect.Parameter.empty else p.default
 
+def _close_all(widgets) -> None:
+    "Close widgets with their children, layouts and styles, so that neither the kernel nor a page keeps them."
+    for w in widgets:
+        _close_all(getattr(w, "children", ()))
+        for part in (getattr(w, "layout", None), getattr(w, "style", None)):
+            if isinstance(part, W.Widget): part.close()
+        w.close()
+
 class FacemaskApp:
     "The facemask app: widgets, their callbacks and the state behind them. Display it, or drive it from code."
     def __init__(self,
@@ -437,10 +445,7 @@ class FacemaskApp:
 
     def close(self):
         "Close the app's widgets (the page's views go away, the kernel lets them go)."
-        def walk(w):
-            for c in getattr(w, "children", ()): yield from walk(c)
-            yield w
-        for w in [self._pointer, self._motion, *walk(self.widget)]: w.close()
+        _close_all([self._pointer, self._motion, self.widget])
 
     def _safely(self, fn):
         "Wrap a callback so that its errors become messages in the page."
@@ -702,6 +707,7 @@ class FacemaskApp:
     def _refresh_faces(self):
         "Rebuild the list of faces of the current photo (a checkbox each)."
         st = self.current
+        old_rows = self.face_list.children
         self._checks = []
         if st is None: self.face_list.children = []; return
         if st.faces is None:
@@ -719,6 +725,7 @@ class FacemaskApp:
             rows.append(W.HBox([cb, keep, W.HTML(f"<span style='font-size:1.3em'>{st.emojis.get(i, self.emoji)}</span>" if emoji_mode else "")]))
         if not rows: rows = [W.HTML("<small><i>No faces found. Try another detector or sensitivity, or add a box below.</i></small>")]
         self.face_list.children = rows
+        _close_all(old_rows)  # the rows just replaced: without this every redraw leaves widgets behind
         target = self.emoji_target.value
         self.emoji_target.options = [("every face", -1)] + [(f"face #{i} only", i) for i in range(len(boxes))]
         self.emoji_target.value = target if target is not None and target < len(boxes) else -1  # keep the choice
