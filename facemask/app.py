@@ -25,7 +25,7 @@ from . import pipeline
 __all__ = ['UPLOAD_LIMIT_MB', 'PHOTOS_PER_PICK', 'PREVIEW_SIDE', 'DETECT_SIDE', 'CULL_IDLE_SECONDS', 'SENSITIVITY', 'CLICK_SLOP',
            'MIN_BOX_SIDE', 'MOVE_WAIT_MS', 'APP_SOURCE', 'websocket_limit_bytes', 'voila_config', 'preview',
            'image_bytes', 'upload_value', 'upload_files', 'read_uploads', 'detector_hint', 'sensitivity_param',
-           'emoji_catalog', 'search_emoji', 'PhotoState', 'face_at', 'is_click', 'drag_box', 'save_format',
+           'emoji_catalog', 'search_emoji', 'PhotoState', 'face_at', 'event_xy', 'is_click', 'drag_box', 'save_format',
            'result_name', 'pack', 'download_link', 'FacemaskApp', 'serve', 'main']
 
 # %% ../nbs/09_app.ipynb #32eb547b
@@ -244,6 +244,17 @@ def face_at(boxes_xyxy,  # (N, 4) boxes, x1 y1 x2 y2
     if not len(inside): return None
     areas = (b[inside, 2] - b[inside, 0]) * (b[inside, 3] - b[inside, 1])
     return int(inside[np.argmin(areas)])  # the first of equal ones
+
+def event_xy(event: dict,  # a mouse event from ipyevents
+             size_wh,  # the picture's width and height in pixels (the preview's)
+            ) -> tuple[float, float] | None:
+    "Where a mouse event is on the picture, in its pixels; None if the event does not say."
+    w, h = event.get("boundingRectWidth"), event.get("boundingRectHeight")
+    rx, ry = event.get("relativeX"), event.get("relativeY")
+    if w and h and rx is not None and ry is not None:  # the picture's box on the page: known even while it reloads
+        return float(rx) * size_wh[0] / float(w), float(ry) * size_wh[1] / float(h)
+    if event.get("dataX") is None or event.get("dataY") is None: return None
+    return float(event["dataX"]), float(event["dataY"])
 
 def is_click(start, end,  # where the button went down and came up, x y
              slop: float = CLICK_SLOP,  # largest distance (along x or y) that still counts as a click
@@ -766,8 +777,11 @@ class FacemaskApp:
     def on_photo_event(self, event: dict):
         "Handle a mouse event on the before picture (an ipyevents dict): a click toggles a face, a drag covers a box."
         kind = event.get("type")
-        if self.current is None or "dataX" not in event: return
-        xy = (float(event["dataX"]), float(event["dataY"]))  # preview pixels
+        st = self.current
+        # ipyevents' own dataX reads the picture's pixel size, which is 0 while a new picture loads (right after a
+        # click redrew it): a second click then landed at (0, 0). The picture's box on the page is always known.
+        xy = None if st is None else event_xy(event, st.small.shape[1::-1])  # preview pixels
+        if xy is None: return
         if kind == "mousedown":
             self._drag = [xy, xy] if event.get("button", 0) == 0 else None  # the main button only
             self._pressed_at = float(event.get("timeStamp", 0.0))
