@@ -164,7 +164,7 @@ def summary(results: list[FileResult],  # every result of the run
         if n_videos == len(jobs): line = f"{len(jobs) - len(failed)} of {what} done"
         frames, tracks = sum(r.video.n_frames for r in videos), sum(r.video.n_tracks for r in videos)
         line += f", {_plural(tracks, 'face')} tracked through {_plural(frames, 'video frame')}"
-        if masked: line += " and covered"
+        if masked: line += " and masked"  # photos alone get the 90 % check
     line += f", {len(failed)} failed"
     if getattr(jobs, "skipped", None): line += f", {_plural(len(jobs.skipped), 'file')} skipped (not photos)"
     renamed = sum(any(n.startswith("written as") for n in j.notes) for j in jobs)
