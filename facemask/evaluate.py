@@ -7,7 +7,7 @@ Docs: https://facemask-dev.github.io/facemask/evaluate.html.md"""
 # %% ../nbs/07_evaluate.ipynb #1abffcc8
 from __future__ import annotations
 
-import argparse, json, os, sys, time
+import argparse, json, os, re, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -17,9 +17,10 @@ import numpy as np
 from .core import MASK_SCALE, FacemaskError, Faces, box_iou, read_rgb
 
 # %% auto #0
-__all__ = ['IOU_MATCH', 'COVERED', 'SIZE_BINS', 'SIZE_NAMES', 'Annotated', 'load_simple', 'load_wider', 'load_dataset',
-           'dev_dataset', 'match_image', 'pr_curve', 'average_precision', 'coverage_map', 'coverage_fraction', 'Report',
-           'score', 'detect_dataset', 'evaluate', 'detections_from_json', 'main_evaluate']
+__all__ = ['IOU_MATCH', 'COVERED', 'SIZE_BINS', 'SIZE_NAMES', 'CACHE_VERSION', 'Annotated', 'load_simple', 'load_wider',
+           'load_dataset', 'dev_dataset', 'match_image', 'pr_curve', 'average_precision', 'coverage_map',
+           'coverage_fraction', 'Report', 'score', 'cache_key', 'detect_dataset', 'evaluate', 'detections_from_json',
+           'main_evaluate']
 
 # %% ../nbs/07_evaluate.ipynb #a9e9e704
 @dataclass
@@ -246,23 +247,49 @@ def score(dataset: list[Annotated],  # annotated photos
                   float(np.median(mp)) if len(mp) else float("nan"),
                   repr(mask) if mask is not None else f"{'ellipses' if shape == 'ellipse' else 'boxes'} ×{scale:g}", (precision, recall))
 
+# %% ../nbs/07_evaluate.ipynb #763862a7
+CACHE_VERSION = 2  # bump when a change to facemask makes every kept detection stale
+
+def cache_key(detector,  # a detector object
+              max_side: int | None = None,  # the photo size limit the detections were made at
+             ) -> str:
+    "What a detection cache is valid for: the detector's configuration (its repr), `max_side`, the version."
+    config = re.sub(r" at 0x[0-9a-fA-F]+", "", repr(detector))  # a function's address changes every run
+    return f"facemask cache v{CACHE_VERSION}: {config}, max_side={max_side}"
+
 # %% ../nbs/07_evaluate.ipynb #aac40f81
+def _read_cache(cache: Path | None, key: str) -> dict:
+    "The photos a cache file holds for `key`; none when the file is missing, old or made another way."
+    if not cache or not cache.is_file(): return {}
+    try: kept = json.loads(cache.read_text())
+    except ValueError: return {}
+    return kept.get("photos", {}) if isinstance(kept, dict) and kept.get("key") == key else {}
+
+def _write_cache(cache: Path, key: str, photos: dict):
+    "Write a cache file atomically: a temporary name in the same folder, then a rename."
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"key": key, "photos": photos}))
+    tmp.replace(cache)
+
 def detect_dataset(detector,  # a detector object, or a name from `facemask.pipeline.DETECTORS`
                    dataset: str | Path | list[Annotated],  # a dataset folder or loaded annotations
                    max_side: int | None = None,  # shrink photos so their longer side is at most this
                    limit: int | None = None,  # only the first photos
                    progress: bool = False,  # show a progress bar
-                   cache: str | Path | None = None,  # JSON file keeping detections and times, reused for photos already run
+                   cache: str | Path | None = None,  # JSON file of detections and times, keyed by `cache_key`
                   ) -> tuple[list[Annotated], dict[str, Faces], dict[str, float]]:
-    "Run a detector over an annotated dataset, timing each call: the photos, their detections and seconds, by photo key."
+    "Run a detector over an annotated dataset, timing each call: photos, detections and seconds by key."
     import cv2
     if isinstance(detector, str):
         from facemask.pipeline import get_detector
         detector = get_detector(detector)
     ds = load_dataset(dataset) if isinstance(dataset, (str, Path)) else list(dataset)
     ds = ds[:limit] if limit else ds
+    cache = Path(cache) if cache else None
+    key = cache_key(detector, max_side)
+    kept = _read_cache(cache, key)
     dets, secs = {}, {}
-    kept = json.loads(Path(cache).read_text()) if cache and Path(cache).is_file() else {}
     for a in ds:
         if a.key in kept:
             d = np.asarray(kept[a.key]["d"], np.float32).reshape(-1, 5)
@@ -275,16 +302,18 @@ def detect_dataset(detector,  # a detector object, or a name from `facemask.pipe
     for a in ds_iter:
         rgb = read_rgb(a.path)
         k = min(1.0, max_side / max(rgb.shape[:2])) if max_side else 1.0
-        if k < 1: rgb = cv2.resize(rgb, (round(rgb.shape[1] * k), round(rgb.shape[0] * k)), interpolation=cv2.INTER_AREA)
+        if k < 1:
+            new_wh = (round(rgb.shape[1] * k), round(rgb.shape[0] * k))
+            rgb = cv2.resize(rgb, new_wh, interpolation=cv2.INTER_AREA)
         t0 = time.perf_counter()
         faces = detector(rgb)
         secs[a.key] = time.perf_counter() - t0
         dets[a.key] = faces.scaled(1 / k) if k < 1 else faces
     if cache and ds_run:
-        kept.update({a.key: {"d": np.concatenate([dets[a.key].xyxy, dets[a.key].scores[:, None]], 1).round(4).tolist(),
-                             "t": round(secs[a.key], 4)} for a in ds_run})
-        Path(cache).parent.mkdir(parents=True, exist_ok=True)
-        Path(cache).write_text(json.dumps(kept))
+        for a in ds_run:
+            d = np.concatenate([dets[a.key].xyxy, dets[a.key].scores[:, None]], 1)
+            kept[a.key] = {"d": d.round(4).tolist(), "t": round(secs[a.key], 4)}
+        _write_cache(cache, key, kept)
     return ds, dets, secs
 
 def evaluate(detector,  # a detector object, or a name from `facemask.pipeline.DETECTORS`
@@ -295,7 +324,7 @@ def evaluate(detector,  # a detector object, or a name from `facemask.pipeline.D
              limit: int | None = None,  # score only the first photos
              progress: bool = False,  # show a progress bar
              shape: str = "ellipse",  # covered region without `mask`: "ellipse" or "rect"
-             cache: str | Path | None = None,  # JSON file keeping detections and times, reused for photos already run
+             cache: str | Path | None = None,  # JSON file of detections and times, keyed by `cache_key`
             ) -> Report:
     "Run a detector over an annotated dataset, timing each call, and score it."
     if isinstance(detector, str):
@@ -310,7 +339,8 @@ def detections_from_json(path: str | Path,  # a `facemask --json` report
     "Detections written by `facemask PHOTOS --json FILE`, as `Faces` per photo."
     try: data = json.loads(Path(path).read_text())
     except (OSError, ValueError) as e: raise FacemaskError(f"{path}: cannot read detections ({e})") from None
-    return {k: Faces(np.asarray(v, np.float32).reshape(-1, 5)[:, :4], np.asarray(v, np.float32).reshape(-1, 5)[:, 4]) for k, v in data.items()}
+    rows = {k: np.asarray(v, np.float32).reshape(-1, 5) for k, v in data.items()}
+    return {k: Faces(d[:, :4], d[:, 4]) for k, d in rows.items()}
 
 # %% ../nbs/07_evaluate.ipynb #6a44f60d
 def main_evaluate(argv: list[str] | None = None,  # arguments after `facemask evaluate`
