@@ -18,7 +18,10 @@ from ipyevents import Event
 from PIL import Image
 
 from .core import FacemaskError, Faces, Photo, encode_image, read_photo
+from .labels import LABELS_FOLDER, labels_zip
 from .masks import MASK_SCALE_RANGE
+from .people_panel import FaceGroups, PeoplePanel, group_faces
+from .video_panel import VideoPanel
 from . import pipeline
 
 # %% auto #0
@@ -358,6 +361,7 @@ class FacemaskApp:
         self._checks: list[W.Checkbox] = []  # one per face of the current photo
         self._drag: list | None = None  # [press, latest] positions (preview pixels) while the mouse button is down
         self._pressed_at: float = 0.0  # the page's time stamp of that press, in ms
+        self._groups = None  # (FaceGroups, the photos grouped, their faces' key) after Group by person
         self._build()
 
     # --- widgets -------------------------------------------------------------------------------------
@@ -399,8 +403,16 @@ class FacemaskApp:
         self.box_form = W.VBox([*self.box_sliders, self.box_add], layout=lay(display="none"))
         self.save_as = W.Dropdown(options=[("same as the photo", "same"), ("PNG", "PNG")], description="Save as",
                                   layout=lay(width="330px"))
-        self.save_btn = W.Button(description="Prepare download", icon="download", button_style="success", layout=lay(width="330px"))
+        self.save_btn = W.Button(description="Prepare download", icon="download", button_style="success",
+                                 layout=lay(width="330px"))
         self.link = W.HTML()
+        self.group_btn = W.Button(description="Group by person", icon="users", layout=lay(width="330px"),
+                                  tooltip="group the faces of all photos by person (face recognition)")
+        self.people = PeoplePanel(on_keep=self._safely(self.keep_group))
+        self.labels_btn = W.Button(description="Download labels", icon="tags", layout=lay(width="330px"),
+                                   tooltip="the photos and annotations.json, for facemask evaluate")
+        self.labels_link = W.HTML()
+        self.video = VideoPanel(detector=self._video_detector, mask=lambda: self._mask(), limit_mb=self.limit_mb)
         img_lay = dict(width="100%", max_width=f"{self.preview_side}px", height="auto", object_fit="contain")
         self.before, self.after = W.Image(format="jpeg", layout=lay(**img_lay)), W.Image(format="jpeg", layout=lay(**img_lay))
         self.credit = W.HTML(f'<small>{_CREDIT}</small>')
@@ -411,16 +423,22 @@ class FacemaskApp:
                                  "<small><b>Click a face</b> to leave it uncovered "
                                  "(click again to cover it). <b>Drag across a face</b> the detector missed to cover it.</small>")
 
-        for w, name in [(self.note, "messages"), (self.status, "status"), (self.face_list, "faces"), (self.link, "download"),
-                        (self.before, "before"), (self.after, "after"), (self.photo_hint, "photo-hint")]:
+        for w, name in [(self.note, "messages"), (self.status, "status"), (self.face_list, "faces"),
+                        (self.link, "download"), (self.before, "before"), (self.after, "after"),
+                        (self.photo_hint, "photo-hint"), (self.labels_link, "labels")]:
             w.add_class(f"facemask-{name}")  # stable handles for the browser test
         h = lambda text: W.HTML(f"<b>{text}</b>")
         controls = W.VBox([
             h("1. Find the faces"), self.detector, self.hint, self.sens_box, W.HBox([self.run_btn, self.progress]), self.status,
             h("2. Choose a mask"), self.mask_choice, self.size, self.emoji_box,
             h("3. Check the faces"), W.HTML("<small>Untick a face (or click it on the photo) to leave it uncovered.</small>"), self.face_list,
-            self.box_toggle, self.box_form,
+            self.box_toggle, self.box_form, self.group_btn, self.people.widget,
             h("4. Save"), self.save_as, self.save_btn, self.link,
+            h("5. Measure a detector on your photos"),
+            W.HTML("<small>Mark every face (the ticked boxes are the faces: untick false alarms, drag across "
+                   "missed faces), then download the labels. Unzip, and run <code>facemask evaluate "
+                   "facemask-labels</code>.</small>"),
+            self.labels_btn, self.labels_link,
         ], layout=lay(width="360px", min_width="360px"))
         pictures = W.HBox([W.VBox([h("Before"), self.before, self.photo_hint], layout=lay(flex="1 1 0", min_width="0")),
                            W.VBox([h("After"), self.after], layout=lay(flex="1 1 0", min_width="0"))],
@@ -430,6 +448,7 @@ class FacemaskApp:
                    "<p>Your photos stay on this computer. Add photos, check the boxes, pick a mask, save.</p>"),
             W.HBox([self.upload, self.photo_pick, self.remove_btn]), self.note,
             W.HBox([controls, pictures], layout=lay(grid_gap="16px")),
+            W.HTML("<h3 style='margin-bottom:0'>Or a short video</h3>"), self.video.widget,
             self.credit,
         ])
 
@@ -448,6 +467,8 @@ class FacemaskApp:
         for s in self.box_sliders: s.observe(self._safely(lambda ch: self.render_before()), "value")
         self.box_add.on_click(self._safely(lambda b: self.add_box(self.box_xyxy)))
         self.save_btn.on_click(self._safely(lambda b: self.prepare_download()))
+        self.group_btn.on_click(self._safely(lambda b: self.group_people()))
+        self.labels_btn.on_click(self._safely(lambda b: self.prepare_labels()))
         for ev in (self._pointer, self._motion): ev.on_dom_event(self._safely(self.on_photo_event))
 
         self._on_detector(); self._on_mask(); self._on_search(); self._show()
@@ -457,6 +478,7 @@ class FacemaskApp:
     def close(self):
         "Close the app's widgets (the page's views go away, the kernel lets them go)."
         _close_all([self._pointer, self._motion, self.widget])
+        self.video.close()
 
     def _safely(self, fn):
         "Wrap a callback so that its errors become messages in the page."
@@ -571,6 +593,7 @@ class FacemaskApp:
     def detect(self, wait: bool = False,  # block until the run is over (for scripts and tests)
               ) -> threading.Thread | None:
         "Find faces, in a background thread, in every photo whose faces came from other settings; None if there is nothing to do or a run is under way."
+        if self.video.busy: raise FacemaskError("Still masking the video; find faces when that is done")
         with self._lock:
             if self._running: return None
             key = self.detector_key
@@ -684,13 +707,85 @@ class FacemaskApp:
         return [st for st in self.photos if st.faces is not None]
 
     def emoji_per_person(self):
-        "One emoji per person across all photos, faces grouped by `identity.person_ids`."
-        from facemask.identity import person_ids
-        done = self._searched()
-        for st, ids in zip(done, person_ids([(st.photo.rgb, st.boxes) for st in done])):
-            st.emojis = {i: _FUN[int(p) % len(_FUN)] for i, p in enumerate(ids)}
+        "One emoji per person in every photo (the people panel's groups); each unsure face its own."
+        groups = self.group_people()
+        done = self._groups[1]
+        for st in done: st.emojis = {}
+        for k, g in enumerate(groups.people):
+            for p, f in g: done[p].emojis[f] = _FUN[k % len(_FUN)]
+        for j, (p, f) in enumerate(groups.unsure):
+            done[p].emojis[f] = _FUN[(len(groups.people) + j) % len(_FUN)]
         self._refresh_faces()
         self.render()
+
+    # --- people --------------------------------------------------------------------------------------
+    @staticmethod
+    def _faces_key(done: list[PhotoState]) -> tuple:
+        "What grouped faces depend on: which photos, their detector settings and their boxes."
+        return tuple((id(st), st.key, len(st.boxes)) for st in done)
+
+    def group_people(self) -> FaceGroups:
+        "Group the faces of every photo by person (`people_panel.group_faces`) and show the groups."
+        done = self._searched()
+        if not done: raise FacemaskError("Add photos and let their faces be found first")
+        photos = [(st.photo.rgb, st.boxes) for st in done]
+        groups = group_faces(photos)
+        self._groups = (groups, done, self._faces_key(done))
+        self.people.show(groups, photos)
+        n, u = len(groups.people), len(groups.unsure)
+        self.say(f"{n} {'person' if n == 1 else 'people'} in {len(done)} photo{'s' * (len(done) != 1)}"
+                 + (f"; {u} face{'s' * (u != 1)} too small or blurry to recognise stay covered" if u else "")
+                 + ".")
+        return groups
+
+    def _groups_now(self):
+        "The groups and the photos they index, or None if there are none or the faces changed since."
+        if self._groups is None: return None
+        groups, done, key = self._groups
+        if done != [st for st in self.photos if st.faces is not None] or self._faces_key(done) != key:
+            self._groups = None
+            self.people.clear("The faces changed: press <b>Group by person</b> again.")
+            return None
+        return groups, done
+
+    def keep_group(self, person: int,  # index of the person in the people panel
+                   keep: bool = True,  # False covers their faces again
+                  ):
+        "Leave every face of a person uncovered in every photo (or cover them again); each stays toggleable."
+        got = self._groups_now()
+        if got is None: raise FacemaskError("The faces changed since they were grouped; group them again")
+        groups, done = got
+        for p, f in groups.people[person]:
+            if keep: done[p].excluded.add(f)
+            else: done[p].excluded.discard(f)
+        if self.people.switches[person].value != keep: self.people.set_kept(person, keep)
+        self._refresh_faces()
+        self.render()
+        n = len(groups.people[person])
+        self.say(f"Person {person + 1}: {n} face{'s' * (n != 1)} " + ("left uncovered." if keep else "covered."))
+
+    # --- labels and video ----------------------------------------------------------------------------
+    def export_labels(self) -> tuple[str, bytes, str]:
+        "File name, bytes and MIME type of the labels: a zip of every photo and its ticked boxes."
+        if not self.photos: raise FacemaskError("No photos yet: add some first")
+        if self.busy: raise FacemaskError("Still finding faces; download the labels when that is done")
+        unsearched = [st.photo.name for st in self.photos if st.faces is None]
+        if unsearched: raise FacemaskError(f"{unsearched[0]}: faces not searched for yet; press Find faces first")
+        data = labels_zip([(st.photo, st.boxes[st.cover]) for st in self.photos])
+        return f"{LABELS_FOLDER}.zip", data, _MIME["ZIP"]
+
+    def prepare_labels(self):
+        "Make the labels and show a link that saves them."
+        name, data, mime = self.export_labels()
+        n = sum(int(st.cover.sum()) for st in self.photos)
+        self.labels_link.value = (download_link(name, data, mime)
+                                  + f"<br><small>{n} face{'s' * (n != 1)} in {len(self.photos)} photo"
+                                  f"{'s' * (len(self.photos) != 1)}</small>")
+
+    def _video_detector(self):
+        "The detector now chosen, for the video panel; `FacemaskError` while photos are being searched."
+        if self.busy: raise FacemaskError("Still finding faces in the photos; add the video when that is done")
+        return self._detector(self.detector_key)
 
     def keep_person(self, face: int):  # index of a face in the current photo
         "Leave this face's person uncovered in every photo where `identity.same_person` finds them."
@@ -717,6 +812,7 @@ class FacemaskApp:
 
     def _refresh_faces(self):
         "Rebuild the list of faces of the current photo (a checkbox each)."
+        self._groups_now()  # if the faces changed, the people panel says so
         st = self.current
         old_rows = self.face_list.children
         self._checks = []
@@ -836,7 +932,7 @@ class FacemaskApp:
 
     def render(self):
         "Redraw the before and after pictures of the current photo."
-        self.link.value = ""  # a prepared download no longer matches what is shown
+        self.link.value = self.labels_link.value = ""  # prepared downloads no longer match the page
         self.render_before()
         st = self.current
         self.after.value = image_bytes(self.composite(st) if st is not None else _BLANK)

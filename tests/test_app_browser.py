@@ -1,5 +1,7 @@
-"""The Voilà app in a real browser: upload, switch detector and mask, leave a face uncovered (with its tick, then by
-clicking it on the photo), drag a box over a part the detector missed, download, check the files.
+"""The Voilà app in a real browser: upload, switch detector and mask, leave a face uncovered (with its
+tick, then by clicking it on the photo), drag a box over a part the detector missed, download, check the
+files; then download the labels (read back with `facemask evaluate`'s reader), group the faces by person
+and switch a person's keep on and off, and upload a broken and a good video and download it masked.
 
 Drives Debian's chromium through Playwright (`playwright install` is not needed). Skips where /usr/bin/chromium
 is absent. A screenshot is kept in tests/artifacts/app.png.
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facemask.core import read_rgb, sample_path
+from facemask.core import read_rgb, sample_image, sample_path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -68,6 +70,22 @@ def photos(tmp_path) -> tuple[Path, Path, Path]:
     return astro, phone, broken
 
 
+@pytest.fixture
+def clips(tmp_path) -> tuple[Path, Path]:
+    "Two seconds of the astronaut sliding across a grey background, and the same clip cut in half."
+    from facemask.video import write_clip
+    face = sample_image("astronaut")[::2, ::2][:200, :200]
+    frames = []
+    for i in range(20):
+        frame = np.full((240, 320, 3), 90, np.uint8)
+        frame[20:220, 10 + 4 * i:210 + 4 * i] = face
+        frames.append(frame)
+    clip = write_clip(tmp_path / "clip.mp4", frames, fps=10)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
+    return clip, broken
+
+
 def expected_faces(path: Path):
     "What the app's detector finds in the upright photo, computed here the way the app does."
     from facemask.pipeline import get_detector
@@ -90,9 +108,10 @@ def on_picture(img, xy, size_wh) -> tuple[float, float]:
     return float(bb["x"] + (xy[0] * k + 0.5) * bb["width"] / nat[0]), float(bb["y"] + (xy[1] * k + 0.5) * bb["height"] / nat[1])
 
 
-def test_upload_exclude_download(server, photos, tmp_path):
+def test_upload_exclude_download(server, photos, clips, tmp_path):
     from playwright.sync_api import expect, sync_playwright
     astro, phone, broken = photos
+    clip, broken_clip = clips
     t0 = time.monotonic()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[
@@ -101,7 +120,7 @@ def test_upload_exclude_download(server, photos, tmp_path):
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(90_000)
         page.goto(server)
-        upload = page.locator("button.widget-upload")
+        upload = page.locator("button.widget-upload", has_text="Add photos")
         expect(upload).to_contain_text("Add photos")
         expect.set_options(timeout=90_000)
         status = page.locator(".facemask-status", has_text="Found")
@@ -167,6 +186,45 @@ def test_upload_exclude_download(server, photos, tmp_path):
         zpath = tmp_path / "result.zip"
         dl.value.save_as(zpath)
         page.screenshot(path=str(ARTIFACTS / "app-after.png"))
+
+        # labels: the photos and the ticked boxes as a dataset `facemask evaluate` reads
+        page.get_by_role("button", name="Download labels").click()
+        labels_link = page.locator(".facemask-labels a")
+        expect(labels_link).to_contain_text("facemask-labels.zip")
+        with page.expect_download() as dl: labels_link.click()
+        lpath = tmp_path / "labels.zip"
+        dl.value.save_as(lpath)
+
+        # people: group the faces; person 1 is the astronaut (her face comes first); keep her, then not
+        page.get_by_role("button", name="Group by person").click()
+        people = page.locator(".facemask-people")
+        expect(people).to_contain_text("Person 2")
+        keep = people.locator("button", has_text="keep uncovered").first
+        keep.click()
+        expect(keep).to_have_class(re.compile("mod-active"))
+        expect(box).not_to_be_checked()  # her face stays uncovered
+        keep.click()
+        expect(keep).not_to_have_class(re.compile("mod-active"))
+        expect(box).to_be_checked()  # covered again, as everywhere else she is
+
+        # a video: a broken one gets one message naming it, a good one is masked and downloaded
+        video = page.locator(".facemask-video")
+        expect(video).to_contain_text("up to 25 MB")
+        add_video = page.locator("button.widget-upload", has_text="Add a video")
+        with page.expect_file_chooser() as fc: add_video.click()
+        fc.value.set_files([str(broken_clip)])
+        expect(page.locator(".facemask-video-messages")).to_contain_text("broken.mp4:")
+        with page.expect_file_chooser() as fc: add_video.click()
+        fc.value.set_files([str(clip)])
+        expect(page.locator(".facemask-video-status")).to_contain_text("20 frames")
+        expect(page.locator(".facemask-video-status")).to_contain_text("1 face in frame 10")
+        page.get_by_role("button", name="Mask the video").click()
+        video_link = page.locator(".facemask-video-link a")
+        expect(video_link).to_contain_text("clip-masked.mp4")
+        with page.expect_download() as dl: video_link.click()
+        vpath = tmp_path / "clip-masked.mp4"
+        dl.value.save_as(vpath)
+        page.screenshot(path=str(ARTIFACTS / "app-video.png"))
         browser.close()
     elapsed = time.monotonic() - t0
 
@@ -194,4 +252,26 @@ def test_upload_exclude_download(server, photos, tmp_path):
                 assert (inside > 15).mean() > 0.3, f"{name}: face #{i} is not covered"
         for x1, y1, x2, y2 in dragged:  # inside, not on the edges: where the mouse went is known to a pixel or two
             assert (diff[y1 + 5:y2 - 5, x1 + 5:x2 - 5] > 15).mean() > 0.3, f"{name}: the dragged box is not covered"
+    # the labels: astronaut's face #0 was left uncovered (not labelled), the dragged box was added
+    from facemask.evaluate import load_simple
+    zipfile.ZipFile(lpath).extractall(tmp_path / "labels")
+    labelled = {a.key: a for a in load_simple(tmp_path / "labels" / "facemask-labels")}
+    assert sorted(labelled) == ["astronaut.png", "grace_phone.jpg"]
+    a, g = labelled["astronaut.png"], labelled["grace_phone.jpg"]
+    assert a.size_wh == (512, 512) and g.size_wh == read_rgb(phone).shape[1::-1]  # upright
+    assert len(g.faces_xyxy) == len(expected_faces(phone))
+    faces_a = expected_faces(astro)
+    assert len(a.faces_xyxy) == len(faces_a)  # minus face #0, plus the dragged box
+    assert np.abs(a.faces_xyxy - np.array(DRAGGED)).max(1).min() <= 3, "the dragged box is missing"
+    assert np.abs(a.faces_xyxy - faces_a[0]).max(1).min() > 20, "the unticked face #0 is labelled"
+
+    # the video: as long as the clip, the face covered
+    from facemask.video import probe_video
+    from facemask.video_panel import frame_at
+    info = probe_video(vpath)
+    assert (info.n_frames, info.size_wh) == (20, (320, 240))
+    diff = np.abs(frame_at(vpath, 10).astype(int) - frame_at(clip, 10).astype(int)).max(-1)
+    x0 = 10 + 4 * 10  # where the picture is in frame 10; her face is at x 91-135, y 35-87 in it
+    assert (diff[60:100, x0 + 95:x0 + 130] > 15).mean() > 0.3, "the face in the video is uncovered"
+    assert (diff[:, 290:] > 15).mean() < 0.05, "the video changed far from the face"
     assert elapsed < 180, f"the browser session took {elapsed:.0f} s"
