@@ -114,7 +114,8 @@ def _to_srgb(im: Image.Image, notes: list[str]) -> Image.Image:
     if not icc or im.mode not in ("RGB", "RGBA", "L", "LA", "CMYK", "P"): return im
     try: src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
     except (OSError, ImageCms.PyCMSError, TypeError, ValueError):
-        notes.append("ignored a colour profile that could not be read"); return im
+        notes.append("ignored a colour profile that could not be read")
+        return im
     desc = (ImageCms.getProfileDescription(src) or "").strip()
     if desc.lower().startswith("srgb"): return im  # already sRGB: nothing to convert
     if im.mode in ("P", "LA"): im = im.convert("RGBA" if "transparency" in im.info or im.mode == "LA" else "RGB")
@@ -122,7 +123,8 @@ def _to_srgb(im: Image.Image, notes: list[str]) -> Image.Image:
         srgb = ImageCms.createProfile("sRGB")
         out = ImageCms.profileToProfile(im, src, srgb, outputMode="RGBA" if im.mode == "RGBA" else "RGB")
     except (OSError, ImageCms.PyCMSError, ValueError):
-        notes.append(f"could not convert the colour profile ({desc or 'unnamed'}) to sRGB"); return im
+        notes.append(f"could not convert the colour profile ({desc or 'unnamed'}) to sRGB")
+        return im
     notes.append(f"converted colours from the embedded profile ({desc or 'unnamed'}) to sRGB")
     return out
 
@@ -430,7 +432,8 @@ class Faces:
         "Show the boxes on the photo with matplotlib; returns the axes."
         import matplotlib.pyplot as plt
         if ax is None: _, ax = plt.subplots(figsize=(5, 5))
-        ax.imshow(self.draw()); ax.axis("off")
+        ax.imshow(self.draw())
+        ax.axis("off")
         ax.set_title(title if title is not None else f"{self.detector or 'faces'}: {len(self)}")
         return ax
 
