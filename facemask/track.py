@@ -17,7 +17,7 @@ from .core import Faces, box_iou, sample_image
 
 # %% auto #0
 __all__ = ['MATCHERS', 'covered_share', 'SceneFrame', 'synthetic_clip', 'match_greedy', 'match_hungarian', 'Track', 'IouTracker',
-           'link', 'FrameBoxes', 'steady_size', 'smooth', 'track_faces']
+           'link', 'FrameBoxes', 'steady_size', 'face_shaped', 'smooth', 'track_faces']
 
 # %% ../nbs/11_tracking.ipynb #412699bd
 def covered_share(xyxy: np.ndarray,  # (N, 4) true face boxes
@@ -144,30 +144,41 @@ class Track:
     def last(self) -> int: return self.frames[-1]
 
     def predict(self, frame: int,  # the frame to predict the box for
+                window: int = 15,  # frames of recent detections whose centres set the speed
+                coast: int = 15,  # frames the face is assumed to keep moving; it stays put after that
                ) -> np.ndarray:
-        "The box at `frame`: the centre moving on at its speed over the last few detections, at their largest size."
-        recent = np.stack(self.boxes[-5:])
-        centres, sizes = (recent[:, :2] + recent[:, 2:]) / 2, recent[:, 2:] - recent[:, :2]
-        half = sizes.max(0) / 2  # a face half behind something yields a smaller box; keep its full size
-        c = centres[-1]
-        if len(recent) > 1: c = c + (centres[-1] - centres[0]) / (self.frames[-1] - self.frames[-len(recent)]) * (frame - self.last)
+        "The box at `frame`: the centre moving at its least-squares speed, at the largest recent size."
+        fr = np.asarray(self.frames, np.float64)
+        recent = fr >= fr[-1] - window
+        recent[-2:] = True  # at least the last two detections
+        boxes = np.stack([b for b, r in zip(self.boxes, recent) if r]).astype(np.float64)
+        centres, sizes, t = (boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2], fr[recent]
+        half = sizes[-5:].max(0) / 2  # a face half behind something yields a smaller box; keep its full size
+        speed, centre = np.zeros(2), centres[-1]
+        if len(t) >= 3:  # a line through the centres: one box cut by a pillar barely moves it
+            a = np.stack([t - t[-1], np.ones_like(t)], 1)
+            speed, centre = np.linalg.lstsq(a, centres, rcond=None)[0]
+        c = centre + speed * np.clip(frame - self.last, -coast, coast)
         return np.concatenate([c - half, c + half]).astype(np.float32)
 
 class IouTracker:
     "Links per-frame detections into tracks by matching each frame's boxes to the tracks' predicted boxes."
     def __init__(self, min_iou: float = 0.1,  # a detection joins a track only if it overlaps its prediction this much
-                 max_gap: int = 30,  # frames a track may go undetected and still be continued (~1 s)
+                 max_gap: int = 45,  # frames a track may go undetected and still be continued (~1.5 s)
                  method: str = "hungarian",  # "hungarian" (best total overlap) or "greedy" (best pair first)
                  gap_growth: float = 0.08,  # the prediction grows by this share per missed frame (up to ×2.5)
+                 high_score: float = 0.5,  # detections scoring this or more are matched first
+                 speed_window: int = 15,  # frames of detections that set a track's speed
                 ):
         if method not in MATCHERS: raise ValueError(f"{method}: unknown matching; use {', '.join(MATCHERS)}")
         self.min_iou, self.max_gap, self.method, self.gap_growth = min_iou, max_gap, method, gap_growth
+        self.high_score, self.speed_window = high_score, speed_window
         self.tracks: list[Track] = []
 
     def _predicted(self, live: list[Track], frame: int) -> np.ndarray:
         boxes = np.zeros((len(live), 4), np.float32)
         for i, t in enumerate(live):
-            b = t.predict(frame)
+            b = t.predict(frame, self.speed_window, self.speed_window)
             grow = min(2.5, 1 + self.gap_growth * (frame - t.last - 1))  # less sure where it is after a gap
             c, half = (b[:2] + b[2:]) / 2, (b[2:] - b[:2]) / 2 * grow
             boxes[i] = np.concatenate([c - half, c + half])
@@ -176,14 +187,20 @@ class IouTracker:
     def update(self, frame: int,  # index of this frame; increasing from call to call
                faces: Faces,  # the detections in this frame
               ) -> np.ndarray:
-        "Track ids of this frame's faces (new tracks for faces that match none)."
+        "Track ids of this frame's faces: sure detections matched first, then unsure ones; new tracks for the rest."
         live = [t for t in self.tracks if frame - t.last <= self.max_gap + 1]
         ids = np.full(len(faces), -1, int)
         if live and len(faces):
             iou = box_iou(self._predicted(live, frame), faces.xyxy)
-            for r, c in MATCHERS[self.method](iou, self.min_iou): ids[c] = live[r].id
+            sure = np.asarray(faces.scores) >= self.high_score
+            free = np.arange(len(live))
+            for cols in (np.flatnonzero(sure), np.flatnonzero(~sure)):  # ByteTrack's two rounds
+                if not len(cols) or not len(free): continue
+                pairs = MATCHERS[self.method](iou[np.ix_(free, cols)], self.min_iou)
+                for r, c in pairs: ids[cols[c]] = live[free[r]].id
+                free = np.delete(free, [r for r, _ in pairs])
         for c in range(len(faces)):
-            if ids[c] < 0:
+            if ids[c] < 0:  # an unsure detection that continues nothing is still a face to cover
                 ids[c] = len(self.tracks)
                 self.tracks.append(Track(int(ids[c])))
             t = self.tracks[ids[c]]
@@ -229,44 +246,62 @@ def steady_size(track: Track,  # a linked track
         out[k] = np.concatenate([c[k] - half, c[k] + half])
     return out
 
+def face_shaped(xyxy: np.ndarray,  # (N, 4) boxes
+                min_aspect: float = 0.7,  # least width / height of a face box
+               ) -> np.ndarray:
+    "The boxes, those narrower than `min_aspect` × their height widened about their centre."
+    b = np.asarray(xyxy, np.float32).reshape(-1, 4).copy()
+    add = np.maximum(0, min_aspect * (b[:, 3] - b[:, 1]) - (b[:, 2] - b[:, 0])) / 2
+    b[:, 0] -= add
+    b[:, 2] += add
+    return b
+
 def _grown(b: np.ndarray, share: float) -> np.ndarray:
     c, half = (b[:2] + b[2:]) / 2, (b[2:] - b[:2]) / 2 * (1 + share)
     return np.concatenate([c - half, c + half])
 
+def _enclosing(*boxes: np.ndarray) -> np.ndarray:
+    b = np.stack(boxes)
+    return np.concatenate([b[:, :2].min(0), b[:, 2:].max(0)])
+
 def smooth(tracks: list[Track],  # from `link`
            n_frames: int,  # frames in the clip
-           hold_before: int = 5,  # frames a track's first box is shown before its first detection
-           hold_after: int = 10,  # frames its last box is shown after its last detection
+           hold_before: int = 15,  # frames a track's first box is shown before its first detection
+           hold_after: int = 15,  # frames its last box is shown after its last detection
            pad_per_frame: float = 0.02,  # made-up boxes grow by this share per frame away from a detection
            max_pad: float = 0.3,  # … up to this share
            size_window: int = 15,  # a detected box is at least the track's median size over ± this many frames
+           min_aspect: float = 0.7,  # boxes narrower than this × their height are widened (half hidden)
            size_wh: tuple[int, int] | None = None,  # clip boxes to the frame, if given
           ) -> list[FrameBoxes]:
-    "Per frame, every track's box: detected, linearly interpolated across gaps, or held at either end."
+    "Per frame, every track's box: detected, interpolated across gaps, or held at either end."
     rows: list[list] = [[] for _ in range(n_frames)]
+    pad = lambda n: min(max_pad, pad_per_frame * n)  # growth of a box n frames from a detection
     for t in tracks:
         fr, bx = np.asarray(t.frames), steady_size(t, size_window)
         sc = np.asarray(t.scores)
         for k, f in enumerate(fr): rows[f].append((t.id, bx[k], sc[k], "detected"))
-        for k in range(len(fr) - 1):  # bridge: interpolate centre and size between two detections
+        for k in range(len(fr) - 1):  # bridge: interpolate centre and size between two detections …
             a, b = fr[k], fr[k + 1]
             for f in range(a + 1, b):
                 w = (f - a) / (b - a)
-                pad = min(max_pad, pad_per_frame * min(f - a, b - f))
-                rows[f].append((t.id, _grown((1 - w) * bx[k] + w * bx[k + 1], pad),
-                                min(sc[k], sc[k + 1]), "bridged"))
+                box = _grown((1 - w) * bx[k] + w * bx[k + 1], pad(min(f - a, b - f)))
+                if f - a <= hold_after: box = _enclosing(box, _grown(bx[k], pad(f - a)))  # … or it stayed
+                if b - f <= hold_before: box = _enclosing(box, _grown(bx[k + 1], pad(b - f)))  # … or was there
+                rows[f].append((t.id, box, min(sc[k], sc[k + 1]), "bridged"))
         moving = len(fr) >= 5  # a speed from fewer detections is mostly noise: hold those boxes still
-        back = Track(t.id, [-f for f in t.frames[::-1]], t.boxes[::-1])  # the track played backwards
-        for f in range(max(0, fr[0] - hold_before), fr[0]):
-            b = back.predict(-f) if moving else bx[0]
-            rows[f].append((t.id, _grown(b, min(max_pad, pad_per_frame * (fr[0] - f))), sc[0], "held"))
-        for f in range(fr[-1] + 1, min(n_frames, fr[-1] + hold_after + 1)):
-            b = t.predict(f) if moving else bx[-1]
-            rows[f].append((t.id, _grown(b, min(max_pad, pad_per_frame * (f - fr[-1]))), sc[-1], "held"))
+        ahead = Track(t.id, list(t.frames), list(bx))
+        back = Track(t.id, [-f for f in t.frames[::-1]], list(bx[::-1]))  # the track played backwards
+        for f in range(max(0, fr[0] - hold_before), fr[0]):  # it walked in, or stood there unseen
+            b = _enclosing(back.predict(-f), bx[0]) if moving else bx[0]
+            rows[f].append((t.id, _grown(b, pad(fr[0] - f)), sc[0], "held"))
+        for f in range(fr[-1] + 1, min(n_frames, fr[-1] + hold_after + 1)):  # it walked on, or stayed
+            b = _enclosing(ahead.predict(f), bx[-1]) if moving else bx[-1]
+            rows[f].append((t.id, _grown(b, pad(f - fr[-1])), sc[-1], "held"))
     out = []
     for r in rows:
         r.sort(key=lambda x: x[0])
-        xyxy = np.array([x[1] for x in r], np.float32).reshape(-1, 4)
+        xyxy = face_shaped(np.array([x[1] for x in r], np.float32).reshape(-1, 4), min_aspect)
         if size_wh is not None: xyxy = np.clip(xyxy, 0, [*size_wh, *size_wh]).astype(np.float32)
         out.append(FrameBoxes(np.array([x[0] for x in r], int), xyxy, np.array([x[2] for x in r], np.float32),
                               np.array([x[3] for x in r], dtype="<U8")))
@@ -274,9 +309,9 @@ def smooth(tracks: list[Track],  # from `link`
 
 def track_faces(per_frame: list[Faces | None],  # detections per frame; None where the detector did not run
                 fps: float = 30.0,  # frames per second: gaps and holds are set in seconds through it
-                bridge_s: float = 1.0,  # longest gap bridged, in seconds
-                hold_before_s: float = 0.2,  # seconds a box is shown before a track's first detection
-                hold_after_s: float = 0.4,  # seconds after its last
+                bridge_s: float = 1.5,  # longest gap bridged, in seconds
+                hold_before_s: float = 0.5,  # seconds a box is shown before a track's first detection
+                hold_after_s: float = 0.5,  # seconds after its last
                 size_s: float = 0.5,  # seconds either side whose detections set a box's least size
                 method: str = "hungarian",  # matching: "hungarian" or "greedy"
                 size_wh: tuple[int, int] | None = None,  # clip boxes to the frame
@@ -284,8 +319,8 @@ def track_faces(per_frame: list[Faces | None],  # detections per frame; None whe
     "Link detections into tracks and smooth them: the boxes to cover in every frame."
     looked = np.flatnonzero([f is not None for f in per_frame])
     step = int(np.diff(looked).max()) if len(looked) > 1 else 1  # frames between detector runs
-    gap = max(round(bridge_s * fps), step)
-    tracks = link(per_frame, max_gap=gap, method=method)
+    tracks = link(per_frame, max_gap=max(round(bridge_s * fps), step), method=method,
+                  speed_window=max(round(0.5 * fps), 2 * step))
     return smooth(tracks, len(per_frame), max(round(hold_before_s * fps), step - 1),
                   max(round(hold_after_s * fps), step - 1), size_window=max(round(size_s * fps), step),
                   size_wh=size_wh)
