@@ -310,8 +310,10 @@ def download_link(name: str, data: bytes, mime: str) -> str:
             f'style="font-weight:bold;font-size:1.1em">⬇ Save {html.escape(name)}</a> ({len(data) / 2**20:.2f} MB)')
 
 # %% ../nbs/09_app.ipynb #0461d152
-_CREDIT = ('Emoji art: <a href="https://openmoji.org" target="_blank">OpenMoji</a>, the open-source emoji and icon '
-           'project, licensed under <a href="https://creativecommons.org/licenses/by-sa/4.0/" target="_blank">CC BY-SA 4.0</a>.')
+_CREDIT = ('Emoji art: <a href="https://openmoji.org" target="_blank">OpenMoji</a>, '
+           'the open-source emoji and icon project, licensed under '
+           '<a href="https://creativecommons.org/licenses/by-sa/4.0/" target="_blank">'
+           'CC BY-SA 4.0</a>.')
 _BLANK = np.full((240, 320, 3), 235, np.uint8)
 _COLOURS = {"info": "#155724", "warning": "#856404", "error": "#721c24"}
 _log = logging.getLogger("facemask.app")  # tracebacks of failed callbacks go to the server's log
@@ -329,7 +331,7 @@ def _default_of(factory, name: str, fallback):
     return fallback if p is None or p.default is inspect.Parameter.empty else p.default
 
 def _close_all(widgets) -> None:
-    "Close widgets with their children, layouts and styles, so that neither the kernel nor a page keeps them."
+    "Close widgets with their children, layouts and styles: neither kernel nor page keeps them."
     for w in widgets:
         _close_all(getattr(w, "children", ()))
         for part in (getattr(w, "layout", None), getattr(w, "style", None)):
@@ -337,9 +339,9 @@ def _close_all(widgets) -> None:
         w.close()
 
 class FacemaskApp:
-    "The facemask app: widgets, their callbacks and the state behind them. Display it, or drive it from code."
+    "The facemask app: widgets, their callbacks and the state behind them; show it or drive it."
     def __init__(self,
-                 detectors: dict | None = None,  # name -> detector factory (default `pipeline.DETECTORS`)
+                 detectors: dict | None = None,  # name -> detector factory (`pipeline.DETECTORS`)
                  get_detector=None,  # name, **params -> detector (default `pipeline.get_detector`)
                  masks: dict | None = None,  # name -> mask class (default `pipeline.MASKS`)
                  get_mask=None,  # name, **params -> mask (default `pipeline.get_mask`)
@@ -348,104 +350,133 @@ class FacemaskApp:
                 ):
         self.detectors = pipeline.DETECTORS if detectors is None else detectors
         self.masks = pipeline.MASKS if masks is None else masks
-        self._get_detector, self._get_mask = get_detector or pipeline.get_detector, get_mask or pipeline.get_mask
+        self._get_detector = get_detector or pipeline.get_detector
+        self._get_mask = get_mask or pipeline.get_mask
         self.limit_mb, self.preview_side = limit_mb, preview_side
         self.photos: list[PhotoState] = []
         self.messages: list[tuple[str, str]] = []  # (kind, text), newest last
-        self.detector_calls = 0  # how often a detector ran on a photo (the tests count re-detections)
+        self.detector_calls = 0  # how often a detector ran on a photo (tests count re-detections)
         emoji_mask = self.masks.get("emoji")
-        self.emoji_param = next((p for p in ("emoji", "char", "symbol") if _default_of(emoji_mask, p, None) is not None), "emoji")
-        self.emoji = _as_char(_default_of(emoji_mask, self.emoji_param, None) or "😀")  # the emoji for faces without their own
+        self.emoji_param = next((p for p in ("emoji", "char", "symbol")
+                                 if _default_of(emoji_mask, p, None) is not None), "emoji")
+        # the emoji for faces without their own
+        self.emoji = _as_char(_default_of(emoji_mask, self.emoji_param, None) or "😀")
         self._detector_cache, self._mask_cache = {}, {}
         self._lock, self._running, self._thread = threading.Lock(), False, None
         self._checks: list[W.Checkbox] = []  # one per face of the current photo
-        self._drag: list | None = None  # [press, latest] positions (preview pixels) while the mouse button is down
+        self._drag: list | None = None  # [press, latest] positions (preview pixels) while pressed
         self._pressed_at: float = 0.0  # the page's time stamp of that press, in ms
-        self._groups = None  # (FaceGroups, the photos grouped, their faces' key) after Group by person
+        self._groups = None  # (FaceGroups, photos grouped, their faces' key) after Group by person
         self._build()
 
-    # --- widgets -------------------------------------------------------------------------------------
+    # --- widgets -----------------------------------------------------------------------------
     def _build(self):
         lay = lambda **kw: W.Layout(**kw)
-        self.upload = W.FileUpload(accept="image/*,.heic,.heif", multiple=True, description="Add photos",
-                                   button_style="primary", layout=lay(width="160px"))
-        self.photo_pick = W.Dropdown(description="Photo", options=[], layout=lay(width="330px"))
-        self.remove_btn = W.Button(description="Remove all", icon="trash", layout=lay(width="120px"))
+        wide = dict(layout=lay(width="330px"))  # the width of the controls column
+        self.upload = W.FileUpload(accept="image/*,.heic,.heif", multiple=True,
+                                   description="Add photos", button_style="primary",
+                                   layout=lay(width="160px"))
+        self.photo_pick = W.Dropdown(description="Photo", options=[], **wide)
+        self.remove_btn = W.Button(description="Remove all", icon="trash",
+                                   layout=lay(width="120px"))
         self.note = W.HTML()
         names = list(self.detectors)
-        self.detector = W.Dropdown(options=names, value="auto" if "auto" in names else names[0], description="Detector",
-                                   layout=lay(width="330px"))
+        self.detector = W.Dropdown(options=names, value="auto" if "auto" in names else names[0],
+                                   description="Detector", **wide)
         self.hint = W.HTML()
         self.sens_box = W.VBox()
         self._sliders = {}
-        self.run_btn = W.Button(description="Find faces", icon="search", button_style="primary", layout=lay(width="140px"))
-        self.progress = W.IntProgress(min=0, max=1, value=0, bar_style="info", layout=lay(width="180px", visibility="hidden"))
+        self.run_btn = W.Button(description="Find faces", icon="search", button_style="primary",
+                                layout=lay(width="140px"))
+        self.progress = W.IntProgress(min=0, max=1, value=0, bar_style="info",
+                                      layout=lay(width="180px", visibility="hidden"))
         self.status = W.HTML()
-        self.mask_choice = W.ToggleButtons(options=list(self.masks), value="emoji" if "emoji" in self.masks else list(self.masks)[0],
-                                           tooltips=[getattr(m, "hint", "") for m in self.masks.values()],
+        first_mask = "emoji" if "emoji" in self.masks else list(self.masks)[0]
+        self.mask_choice = W.ToggleButtons(options=list(self.masks), value=first_mask,
+                                           tooltips=[getattr(m, "hint", "")
+                                                     for m in self.masks.values()],
                                            description="Mask", style={"button_width": "70px"})
-        self.size = W.FloatSlider(min=MASK_SCALE_RANGE[0], max=2.0, step=0.05, description="Mask size", readout_format=".2f",
-                                  value=_default_of(self.masks.get(self.mask_choice.value), "scale", 1.3), continuous_update=False)
-        self.emoji_search = W.Text(placeholder="search by name: cat, sun, party…", description="Emoji", continuous_update=True,
-                                   layout=lay(width="330px"))
-        self.emoji_list = W.Select(rows=6, layout=lay(width="330px"))
-        self.emoji_target = W.Dropdown(description="Use it for", options=[("every face", -1)], layout=lay(width="330px"))
-        self.shuffle_btn = W.Button(description="A different emoji per face", icon="random", layout=lay(width="330px"))
-        self.person_btn = W.Button(description="One emoji per person", icon="users", layout=lay(width="330px"),
-                                   tooltip="the same emoji for the same person in every photo (face recognition)")
-        self.emoji_box = W.VBox([self.emoji_search, self.emoji_list, self.emoji_target, self.shuffle_btn,
-                                 self.person_btn])
+        scale = _default_of(self.masks.get(self.mask_choice.value), "scale", 1.3)
+        self.size = W.FloatSlider(min=MASK_SCALE_RANGE[0], max=2.0, step=0.05, value=scale,
+                                  description="Mask size", readout_format=".2f",
+                                  continuous_update=False)
+        self.emoji_search = W.Text(placeholder="search by name: cat, sun, party…",
+                                   description="Emoji", continuous_update=True, **wide)
+        self.emoji_list = W.Select(rows=6, **wide)
+        self.emoji_target = W.Dropdown(description="Use it for", options=[("every face", -1)],
+                                       **wide)
+        self.shuffle_btn = W.Button(description="A different emoji per face", icon="random", **wide)
+        self.person_btn = W.Button(description="One emoji per person", icon="users", **wide,
+                                   tooltip="the same emoji for the same person in every photo")
+        self.emoji_box = W.VBox([self.emoji_search, self.emoji_list, self.emoji_target,
+                                 self.shuffle_btn, self.person_btn])
         self.face_list = W.VBox()
-        self.box_toggle = W.ToggleButton(description="Add a box the detector missed", icon="plus-square", layout=lay(width="330px"))
-        self.box_sliders = [W.IntSlider(description=d, min=0, max=1, continuous_update=True, layout=lay(width="330px"))
+        self.box_toggle = W.ToggleButton(description="Add a box the detector missed",
+                                         icon="plus-square", **wide)
+        self.box_sliders = [W.IntSlider(description=d, min=0, max=1, continuous_update=True, **wide)
                             for d in ("x", "y", "width", "height")]
-        self.box_add = W.Button(description="Cover this box", icon="check", button_style="success", layout=lay(width="330px"))
+        self.box_add = W.Button(description="Cover this box", icon="check", button_style="success",
+                                **wide)
         self.box_form = W.VBox([*self.box_sliders, self.box_add], layout=lay(display="none"))
-        self.save_as = W.Dropdown(options=[("same as the photo", "same"), ("PNG", "PNG")], description="Save as",
-                                  layout=lay(width="330px"))
-        self.save_btn = W.Button(description="Prepare download", icon="download", button_style="success",
-                                 layout=lay(width="330px"))
+        self.save_as = W.Dropdown(options=[("same as the photo", "same"), ("PNG", "PNG")],
+                                  description="Save as", **wide)
+        self.save_btn = W.Button(description="Prepare download", icon="download",
+                                 button_style="success", **wide)
         self.link = W.HTML()
-        self.group_btn = W.Button(description="Group by person", icon="users", layout=lay(width="330px"),
-                                  tooltip="group the faces of all photos by person (face recognition)")
+        self.group_btn = W.Button(description="Group by person", icon="users", **wide,
+                                  tooltip="group the faces of all photos by person")
         self.people = PeoplePanel(on_keep=self._safely(self.keep_group))
-        self.labels_btn = W.Button(description="Download labels", icon="tags", layout=lay(width="330px"),
+        self.labels_btn = W.Button(description="Download labels", icon="tags", **wide,
                                    tooltip="the photos and annotations.json, for facemask evaluate")
         self.labels_link = W.HTML()
-        self.video = VideoPanel(detector=self._video_detector, mask=lambda: self._mask(), limit_mb=self.limit_mb)
-        img_lay = dict(width="100%", max_width=f"{self.preview_side}px", height="auto", object_fit="contain")
-        self.before, self.after = W.Image(format="jpeg", layout=lay(**img_lay)), W.Image(format="jpeg", layout=lay(**img_lay))
+        self.video = VideoPanel(detector=self._video_detector, mask=lambda: self._mask(),
+                                limit_mb=self.limit_mb)
+        img_lay = dict(width="100%", max_width=f"{self.preview_side}px", height="auto",
+                       object_fit="contain")
+        self.before = W.Image(format="jpeg", layout=lay(**img_lay))
+        self.after = W.Image(format="jpeg", layout=lay(**img_lay))
         self.credit = W.HTML(f'<small>{_CREDIT}</small>')
-        # the mouse on the before picture: presses and releases at once, moves at most every MOVE_WAIT_MS
-        self._pointer = Event(source=self.before, watched_events=["mousedown", "mouseup", "mouseleave"], prevent_default_action=True)
-        self._motion = Event(source=self.before, watched_events=["mousemove"], prevent_default_action=True, wait=MOVE_WAIT_MS)
-        self.photo_hint = W.HTML("<style>.facemask-before{cursor:crosshair} .facemask-photo-hint.widget-html > .widget-html-content{line-height:1.4}</style>"
-                                 "<small><b>Click a face</b> to leave it uncovered "
-                                 "(click again to cover it). <b>Drag across a face</b> the detector missed to cover it.</small>")
+        # the mouse on the before picture: presses and releases at once, moves every MOVE_WAIT_MS
+        self._pointer = Event(source=self.before,
+                              watched_events=["mousedown", "mouseup", "mouseleave"],
+                              prevent_default_action=True)
+        self._motion = Event(source=self.before, watched_events=["mousemove"],
+                             prevent_default_action=True, wait=MOVE_WAIT_MS)
+        self.photo_hint = W.HTML(
+            "<style>.facemask-before{cursor:crosshair} "
+            ".facemask-photo-hint.widget-html > .widget-html-content{line-height:1.4}</style>"
+            "<small><b>Click a face</b> to leave it uncovered (click again to cover it). "
+            "<b>Drag across a face</b> the detector missed to cover it.</small>")
 
         for w, name in [(self.note, "messages"), (self.status, "status"), (self.face_list, "faces"),
                         (self.link, "download"), (self.before, "before"), (self.after, "after"),
                         (self.photo_hint, "photo-hint"), (self.labels_link, "labels")]:
             w.add_class(f"facemask-{name}")  # stable handles for the browser test
         h = lambda text: W.HTML(f"<b>{text}</b>")
+        small = lambda text: W.HTML(f"<small>{text}</small>")
         controls = W.VBox([
-            h("1. Find the faces"), self.detector, self.hint, self.sens_box, W.HBox([self.run_btn, self.progress]), self.status,
+            h("1. Find the faces"), self.detector, self.hint, self.sens_box,
+            W.HBox([self.run_btn, self.progress]), self.status,
             h("2. Choose a mask"), self.mask_choice, self.size, self.emoji_box,
-            h("3. Check the faces"), W.HTML("<small>Untick a face (or click it on the photo) to leave it uncovered.</small>"), self.face_list,
+            h("3. Check the faces"),
+            small("Untick a face (or click it on the photo) to leave it uncovered."),
+            self.face_list,
             self.box_toggle, self.box_form, self.group_btn, self.people.widget,
             h("4. Save"), self.save_as, self.save_btn, self.link,
             h("5. Measure a detector on your photos"),
-            W.HTML("<small>Mark every face (the ticked boxes are the faces: untick false alarms, drag across "
-                   "missed faces), then download the labels. Unzip, and run <code>facemask evaluate "
-                   "facemask-labels</code>.</small>"),
+            small("Mark every face (the ticked boxes are the faces: untick false alarms, drag "
+                  "across missed faces), then download the labels. Unzip, and run "
+                  "<code>facemask evaluate facemask-labels</code>."),
             self.labels_btn, self.labels_link,
         ], layout=lay(width="360px", min_width="360px"))
-        pictures = W.HBox([W.VBox([h("Before"), self.before, self.photo_hint], layout=lay(flex="1 1 0", min_width="0")),
-                           W.VBox([h("After"), self.after], layout=lay(flex="1 1 0", min_width="0"))],
+        half = dict(layout=lay(flex="1 1 0", min_width="0"))
+        pictures = W.HBox([W.VBox([h("Before"), self.before, self.photo_hint], **half),
+                           W.VBox([h("After"), self.after], **half)],
                           layout=lay(flex="1 1 auto", grid_gap="12px"))
         self.widget = W.VBox([
             W.HTML("<h2 style='margin:0'>facemask: hide the faces in your photos</h2>"
-                   "<p>Your photos stay on this computer. Add photos, check the boxes, pick a mask, save.</p>"),
+                   "<p>Your photos stay on this computer. Add photos, check the boxes, pick a "
+                   "mask, save.</p>"),
             W.HBox([self.upload, self.photo_pick, self.remove_btn]), self.note,
             W.HBox([controls, pictures], layout=lay(grid_gap="16px")),
             W.HTML("<h3 style='margin-bottom:0'>Or a short video</h3>"), self.video.widget,
@@ -494,10 +525,10 @@ class FacemaskApp:
     def say(self, text: str, kind: str = "info"):
         "Show a message above the photos (`kind`: info, warning or error)."
         self.messages.append((kind, text))
-        self.note.value = "".join(f'<div style="color:{_COLOURS[k]}">{"⚠ " * (k != "info")}{html.escape(t)}</div>'
-                                  for k, t in self.messages[-6:])
+        self.note.value = "".join(f'<div style="color:{_COLOURS[k]}">{"⚠ " * (k != "info")}'
+                                  f'{html.escape(t)}</div>' for k, t in self.messages[-6:])
 
-    # --- photos --------------------------------------------------------------------------------------
+    # --- photos -------------------------------------------------------------------------------
     @property
     def current(self) -> PhotoState | None:
         "The photo shown in the page."
@@ -507,7 +538,7 @@ class FacemaskApp:
     def add_files(self, files: list[tuple[str, bytes]],  # (name, bytes) of uploaded files
                   detect: bool = True,  # start finding faces in them
                  ) -> list[PhotoState]:
-        "Add uploaded photos (problems become messages), show the first new one, and find faces in them."
+        "Add uploaded photos (problems become messages), show the first new one, find their faces."
         if self.busy: raise FacemaskError("Still finding faces; add more photos when that is done")
         photos, problems = read_uploads(files, self.limit_mb)
         for p in problems: self.say(p, "error")
@@ -516,11 +547,13 @@ class FacemaskApp:
         new = []
         for p in photos:  # one photo that cannot be shown must not cost the others of the pick
             try: new.append(PhotoState.of(p, self.preview_side))
-            except Exception as e: self.say(" ".join(f"{p.name}: cannot be shown ({e}), skipped".split()), "error")
+            except Exception as e:
+                self.say(" ".join(f"{p.name}: cannot be shown ({e}), skipped".split()), "error")
         if not new: return new
         first = len(self.photos)
         self.photos += new
-        self.photo_pick.options = [(f"{i + 1}. {s.photo.name}", i) for i, s in enumerate(self.photos)]
+        self.photo_pick.options = [(f"{i + 1}. {s.photo.name}", i)
+                                   for i, s in enumerate(self.photos)]
         self.photo_pick.value = first
         if detect: self.detect()
         return new
@@ -533,13 +566,14 @@ class FacemaskApp:
 
     def remove_all(self):
         "Forget every photo."
-        if self.busy: raise FacemaskError("Still finding faces; remove the photos when that is done")
+        if self.busy:
+            raise FacemaskError("Still finding faces; remove the photos when that is done")
         self.photos = []
         self.photo_pick.options = []
         self.messages.clear(); self.note.value = ""
         self._show()
 
-    # --- detection -----------------------------------------------------------------------------------
+    # --- detection ----------------------------------------------------------------------------
     def _on_detector(self):
         name = self.detector.value
         self.hint.value = f"<small>{html.escape(detector_hint(name, self.detectors))}</small>"
@@ -549,13 +583,15 @@ class FacemaskApp:
             if sp is not None:
                 kind, lo, hi, step, what = SENSITIVITY[sp[0]]
                 cls = W.FloatSlider if kind == "float" else W.IntSlider
-                slider = cls(min=lo, max=hi, step=step, value=sp[1], description="Sensitivity", continuous_update=False,
+                slider = cls(min=lo, max=hi, step=step, value=sp[1], description="Sensitivity",
+                             continuous_update=False,
                              tooltip=f"{sp[0]}: {what}", layout=W.Layout(width="330px"))
                 slider.observe(self._safely(lambda ch: self._stale()), "value")
                 slider = (sp[0], slider, W.HTML(f"<small>{sp[0]}: {html.escape(what)}</small>"))
             self._sliders[name] = slider
         s = self._sliders[name]
-        self.sens_box.children = [s[1], s[2]] if s else [W.HTML("<small>Sensitivity: this one is preset.</small>")]
+        preset = [W.HTML("<small>Sensitivity: this one is preset.</small>")]
+        self.sens_box.children = [s[1], s[2]] if s else preset
         self._stale()
 
     @property
@@ -569,7 +605,8 @@ class FacemaskApp:
         n = sum(st.key != self.detector_key for st in self.photos)
         self.run_btn.button_style = "warning" if n and not self.busy else "primary"
         if n and not self.busy and any(st.key is not None for st in self.photos):
-            self.status.value = f"Settings changed: press <b>Find faces</b> to search {n} photo{'s' * (n > 1)} again."
+            self.status.value = (f"Settings changed: press <b>Find faces</b> to search {n} "
+                                 f"photo{'s' * (n > 1)} again.")
 
     @property
     def busy(self) -> bool:
@@ -577,7 +614,8 @@ class FacemaskApp:
         return self._running
 
     def _detector(self, key: tuple):
-        if key not in self._detector_cache: self._detector_cache[key] = self._get_detector(key[0], **dict(key[1]))
+        if key not in self._detector_cache:
+            self._detector_cache[key] = self._get_detector(key[0], **dict(key[1]))
         return self._detector_cache[key]
 
     def _find_faces(self, detector, rgb: np.ndarray) -> Faces:
@@ -592,33 +630,41 @@ class FacemaskApp:
 
     def detect(self, wait: bool = False,  # block until the run is over (for scripts and tests)
               ) -> threading.Thread | None:
-        "Find faces, in a background thread, in every photo whose faces came from other settings; None if there is nothing to do or a run is under way."
-        if self.video.busy: raise FacemaskError("Still masking the video; find faces when that is done")
+        "Find faces (in a thread) in photos searched with other settings; None if none or busy."
+        if self.video.busy:
+            raise FacemaskError("Still masking the video; find faces when that is done")
         with self._lock:
             if self._running: return None
             key = self.detector_key
             todo = [st for st in self.photos if st.key != key]
-            for st in [st for st in todo if key in st.found]: st.set_faces(st.found[key], key)  # tried before
+            for st in [st for st in todo if key in st.found]:
+                st.set_faces(st.found[key], key)  # tried before
             todo = [st for st in todo if st.key != key]
             if not todo:
                 self._stale(); self._show(); return None
             self._running = True
-        self.run_btn.disabled = self.upload.disabled = self.remove_btn.disabled = self.save_btn.disabled = True
+        self._lock_buttons(True)
         self.link.value = ""
         self.progress.max, self.progress.value, self.progress.bar_style = len(todo), 0, "info"
         self.progress.layout.visibility = "visible"
-        self._thread = threading.Thread(target=self._detect_all, args=(todo, key), daemon=True, name="facemask-detect")
+        self._thread = threading.Thread(target=self._detect_all, args=(todo, key), daemon=True,
+                                        name="facemask-detect")
         self._thread.start()
         if wait: self._thread.join()
         return self._thread
+
+    def _lock_buttons(self, locked: bool):
+        "Disable (or enable) the buttons that must wait while faces are being found."
+        for b in (self.run_btn, self.upload, self.remove_btn, self.save_btn): b.disabled = locked
 
     def _detect_all(self, todo: list[PhotoState], key: tuple):
         t0, done, found, failed = time.monotonic(), threading.Event(), 0, 0
         doing = ["loading the detector"]
         def tick():
             while not done.wait(0.5):
-                self.status.value = (f'<i class="fa fa-spinner fa-spin"></i> Finding faces with <b>{key[0]}</b>: '
-                                     f'{html.escape(doing[0])}, {time.monotonic() - t0:.0f} s')
+                self.status.value = (f'<i class="fa fa-spinner fa-spin"></i> Finding faces with '
+                                     f'<b>{key[0]}</b>: {html.escape(doing[0])}, '
+                                     f'{time.monotonic() - t0:.0f} s')
         ticker = threading.Thread(target=tick, daemon=True); ticker.start()
         try:
             detector = self._detector(key)
@@ -631,24 +677,29 @@ class FacemaskApp:
                 except Exception as e:
                     failed += 1
                     _log.exception("detector failed")
-                    self.say(f"{st.photo.name}: the {key[0]} detector failed ({type(e).__name__}: {e}); try another detector", "error")
+                    self.say(f"{st.photo.name}: the {key[0]} detector failed ({type(e).__name__}: "
+                             f"{e}); try another detector", "error")
                 self.progress.value = j + 1
         except Exception as e:
             failed = len(todo)
             _log.exception("detector failed to load")
-            self.say(f"The {key[0]} detector could not start ({type(e).__name__}: {e}); try another detector", "error")
+            self.say(f"The {key[0]} detector could not start ({type(e).__name__}: {e}); "
+                     "try another detector", "error")
         finally:
             done.set(); ticker.join()
             secs = time.monotonic() - t0
             self.progress.bar_style = "danger" if failed else "success"
-            self.status.value = (f"Found {found} face{'s' * (found != 1)} in {len(todo) - failed} photo{'s' * (len(todo) - failed != 1)} "
-                                 f"with <b>{key[0]}</b> in {secs:.1f} s." + (f" {failed} failed." if failed else ""))
+            ok = len(todo) - failed
+            self.status.value = (f"Found {found} face{'s' * (found != 1)} in {ok} "
+                                 f"photo{'s' * (ok != 1)} with <b>{key[0]}</b> in {secs:.1f} s."
+                                 + (f" {failed} failed." if failed else ""))
             with self._lock: self._running = False
-            self.run_btn.disabled = self.upload.disabled = self.remove_btn.disabled = self.save_btn.disabled = False
+            self._lock_buttons(False)
             try: self._show()
-            except Exception as e: self.say(f"Something went wrong: {type(e).__name__}: {e}", "error")
+            except Exception as e:
+                self.say(f"Something went wrong: {type(e).__name__}: {e}", "error")
 
-    # --- masks ---------------------------------------------------------------------------------------
+    # --- masks --------------------------------------------------------------------------------
     def _on_mask(self):
         self.emoji_box.layout.display = "flex" if self.mask_choice.value == "emoji" else "none"
         self._refresh_faces(); self.render()
@@ -658,7 +709,8 @@ class FacemaskApp:
         params = {"scale": round(float(self.size.value), 3)}
         if self.mask_choice.value == "emoji": params[self.emoji_param] = emoji or self.emoji
         key = (self.mask_choice.value, tuple(sorted(params.items())))
-        if key not in self._mask_cache: self._mask_cache[key] = self._get_mask(self.mask_choice.value, **params)
+        if key not in self._mask_cache:
+            self._mask_cache[key] = self._get_mask(self.mask_choice.value, **params)
         return self._mask_cache[key]
 
     def composite(self, st: PhotoState,  # the photo
@@ -687,7 +739,7 @@ class FacemaskApp:
         self.emoji_list.value = None  # so that the same emoji can be picked again, for another face
 
     def use_emoji(self, emoji: str,  # the emoji
-                  face: int = -1,  # index of the face in the current photo, or -1 for every face in every photo
+                  face: int = -1,  # a face of the current photo; -1: every face of every photo
                  ):
         "Cover one face, or all of them, with `emoji`."
         if face == -1:
@@ -718,7 +770,7 @@ class FacemaskApp:
         self._refresh_faces()
         self.render()
 
-    # --- people --------------------------------------------------------------------------------------
+    # --- people -------------------------------------------------------------------------------
     @staticmethod
     def _faces_key(done: list[PhotoState]) -> tuple:
         "What grouped faces depend on: which photos, their detector settings and their boxes."
@@ -733,16 +785,18 @@ class FacemaskApp:
         self._groups = (groups, done, self._faces_key(done))
         self.people.show(groups, photos)
         n, u = len(groups.people), len(groups.unsure)
-        self.say(f"{n} {'person' if n == 1 else 'people'} in {len(done)} photo{'s' * (len(done) != 1)}"
-                 + (f"; {u} face{'s' * (u != 1)} too small or blurry to recognise stay covered" if u else "")
-                 + ".")
+        unsure = f"; {u} face{'s' * (u != 1)} too small or blurry to recognise stay covered"
+        if not u: unsure = ""
+        self.say(f"{n} {'person' if n == 1 else 'people'} in {len(done)} "
+                 f"photo{'s' * (len(done) != 1)}{unsure}.")
         return groups
 
     def _groups_now(self):
-        "The groups and the photos they index, or None if there are none or the faces changed since."
+        "The groups and the photos they index; None if there are none or the faces changed since."
         if self._groups is None: return None
         groups, done, key = self._groups
-        if done != [st for st in self.photos if st.faces is not None] or self._faces_key(done) != key:
+        now = [st for st in self.photos if st.faces is not None]
+        if done != now or self._faces_key(done) != key:
             self._groups = None
             self.people.clear("The faces changed: press <b>Group by person</b> again.")
             return None
@@ -751,9 +805,10 @@ class FacemaskApp:
     def keep_group(self, person: int,  # index of the person in the people panel
                    keep: bool = True,  # False covers their faces again
                   ):
-        "Leave every face of a person uncovered in every photo (or cover them again); each stays toggleable."
+        "Leave a person's faces uncovered in every photo (or cover them again); each is toggleable."
         got = self._groups_now()
-        if got is None: raise FacemaskError("The faces changed since they were grouped; group them again")
+        if got is None:
+            raise FacemaskError("The faces changed since they were grouped; group them again")
         groups, done = got
         for p, f in groups.people[person]:
             if keep: done[p].excluded.add(f)
@@ -762,15 +817,16 @@ class FacemaskApp:
         self._refresh_faces()
         self.render()
         n = len(groups.people[person])
-        self.say(f"Person {person + 1}: {n} face{'s' * (n != 1)} " + ("left uncovered." if keep else "covered."))
+        done_what = "left uncovered." if keep else "covered."
+        self.say(f"Person {person + 1}: {n} face{'s' * (n != 1)} {done_what}")
 
-    # --- labels and video ----------------------------------------------------------------------------
+    # --- labels and video ---------------------------------------------------------------------
     def export_labels(self) -> tuple[str, bytes, str]:
         "File name, bytes and MIME type of the labels: a zip of every photo and its ticked boxes."
         if not self.photos: raise FacemaskError("No photos yet: add some first")
-        if self.busy: raise FacemaskError("Still finding faces; download the labels when that is done")
-        unsearched = [st.photo.name for st in self.photos if st.faces is None]
-        if unsearched: raise FacemaskError(f"{unsearched[0]}: faces not searched for yet; press Find faces first")
+        if self.busy:
+            raise FacemaskError("Still finding faces; download the labels when that is done")
+        self._all_searched()
         data = labels_zip([(st.photo, st.boxes[st.cover]) for st in self.photos])
         return f"{LABELS_FOLDER}.zip", data, _MIME["ZIP"]
 
@@ -779,12 +835,13 @@ class FacemaskApp:
         name, data, mime = self.export_labels()
         n = sum(int(st.cover.sum()) for st in self.photos)
         self.labels_link.value = (download_link(name, data, mime)
-                                  + f"<br><small>{n} face{'s' * (n != 1)} in {len(self.photos)} photo"
-                                  f"{'s' * (len(self.photos) != 1)}</small>")
+                                  + f"<br><small>{n} face{'s' * (n != 1)} in {len(self.photos)} "
+                                  f"photo{'s' * (len(self.photos) != 1)}</small>")
 
     def _video_detector(self):
-        "The detector now chosen, for the video panel; `FacemaskError` while photos are being searched."
-        if self.busy: raise FacemaskError("Still finding faces in the photos; add the video when that is done")
+        "The detector now chosen, for the video panel; `FacemaskError` while photos are searched."
+        if self.busy:
+            raise FacemaskError("Still finding faces in the photos; add the video when done")
         return self._detector(self.detector_key)
 
     def keep_person(self, face: int):  # index of a face in the current photo
@@ -797,9 +854,10 @@ class FacemaskApp:
         self._refresh_faces()
         self.render()
         n = int(sum(m.sum() for m in found))
-        self.say(f"Left {n} face{'s' * (n != 1)} of this person uncovered; uncertain faces stay covered.")
+        self.say(f"Left {n} face{'s' * (n != 1)} of this person uncovered; "
+                 "uncertain faces stay covered.")
 
-    # --- faces ---------------------------------------------------------------------------------------
+    # --- faces --------------------------------------------------------------------------------
     def set_covered(self, face: int,  # index of the face in the current photo
                     covered: bool = True,  # False leaves it uncovered
                    ):
@@ -807,7 +865,8 @@ class FacemaskApp:
         st = self.current
         if covered: st.excluded.discard(face)
         else: st.excluded.add(face)
-        if self._checks and face < len(self._checks) and self._checks[face].value != covered: self._checks[face].value = covered
+        if self._checks and face < len(self._checks) and self._checks[face].value != covered:
+            self._checks[face].value = covered
         self.render()
 
     def _refresh_faces(self):
@@ -816,26 +875,35 @@ class FacemaskApp:
         st = self.current
         old_rows = self.face_list.children
         self._checks = []
-        if st is None: self.face_list.children = []; return
+        if st is None:
+            self.face_list.children = []
+            return
         if st.faces is None:
-            self.face_list.children = [W.HTML("<small><i>Faces not searched for yet.</i></small>")]; return
+            self.face_list.children = [W.HTML("<small><i>Faces not searched for yet.</i></small>")]
+            return
         boxes, rows = st.boxes, []
         emoji_mode = self.mask_choice.value == "emoji"
         for i in range(len(boxes)):
             what = "added box" if i >= st.n_detected else f"face, score {boxes.scores[i]:.2f}"
-            cb = W.Checkbox(value=i not in st.excluded, description=f"#{i} {what}", indent=False, layout=W.Layout(width="230px"))
+            cb = W.Checkbox(value=i not in st.excluded, description=f"#{i} {what}", indent=False,
+                            layout=W.Layout(width="230px"))
             cb.observe(self._safely(lambda ch, i=i: self.set_covered(i, ch.new)), "value")
             self._checks.append(cb)
             keep = W.Button(icon="user-check", tooltip="keep this person uncovered in every photo",
                             layout=W.Layout(width="36px"))
             keep.on_click(self._safely(lambda b, i=i: self.keep_person(i)))
-            rows.append(W.HBox([cb, keep, W.HTML(f"<span style='font-size:1.3em'>{st.emojis.get(i, self.emoji)}</span>" if emoji_mode else "")]))
-        if not rows: rows = [W.HTML("<small><i>No faces found. Try another detector or sensitivity, or add a box below.</i></small>")]
+            emoji = st.emojis.get(i, self.emoji) if emoji_mode else ""
+            rows.append(W.HBox([cb, keep, W.HTML(f"<span style='font-size:1.3em'>{emoji}</span>")]))
+        if not rows:
+            rows = [W.HTML("<small><i>No faces found. Try another detector or sensitivity, "
+                           "or add a box below.</i></small>")]
         self.face_list.children = rows
-        _close_all(old_rows)  # the rows just replaced: without this every redraw leaves widgets behind
+        _close_all(old_rows)  # the rows just replaced: else every redraw leaves widgets behind
         target = self.emoji_target.value
-        self.emoji_target.options = [("every face", -1)] + [(f"face #{i} only", i) for i in range(len(boxes))]
-        self.emoji_target.value = target if target is not None and target < len(boxes) else -1  # keep the choice
+        self.emoji_target.options = ([("every face", -1)]
+                                     + [(f"face #{i} only", i) for i in range(len(boxes))])
+        # keep the choice
+        self.emoji_target.value = target if target is not None and target < len(boxes) else -1
 
     def _on_box_toggle(self, change):
         self.box_form.layout.display = "flex" if change.new else "none"
@@ -846,7 +914,8 @@ class FacemaskApp:
         if st is None: return
         h, w = st.photo.rgb.shape[:2]
         side = max(2, min(w, h) // 4)
-        for s, hi, v in zip(self.box_sliders, (w - 2, h - 2, w, h), ((w - side) // 2, (h - side) // 2, side, side)):
+        start = ((w - side) // 2, (h - side) // 2, side, side)
+        for s, hi, v in zip(self.box_sliders, (w - 2, h - 2, w, h), start):
             lo = 2 if s.description in ("width", "height") else 0
             hi = max(hi, lo)  # a photo under 3 pixels still gets a valid (if tiny) range
             with s.hold_trait_notifications():
@@ -860,7 +929,7 @@ class FacemaskApp:
         return [x, y, x + w, y + h]
 
     def add_box(self, xyxy, photo: int | None = None) -> int:
-        "Cover a box (photo pixels) of the current photo, or of photo number `photo`; returns its face index."
+        "Cover a box (photo pixels) of the current photo, or of photo `photo`; returns its index."
         st = self.current if photo is None else self.photos[photo]
         if st is None: raise FacemaskError("Add a photo first")
         i = st.add_box(xyxy)
@@ -869,13 +938,14 @@ class FacemaskApp:
         self._refresh_faces(); self.render()
         return i
 
-    # --- pointing at the photo ----------------------------------------------------------------------
+    # --- pointing at the photo ----------------------------------------------------------------
     def on_photo_event(self, event: dict):
-        "Handle a mouse event on the before picture (an ipyevents dict): a click toggles a face, a drag covers a box."
+        "Handle a mouse event (ipyevents' dict) on the before picture: click toggles, drag covers."
         kind = event.get("type")
         st = self.current
-        # ipyevents' own dataX reads the picture's pixel size, which is 0 while a new picture loads (right after a
-        # click redrew it): a second click then landed at (0, 0). The picture's box on the page is always known.
+        # ipyevents' own dataX reads the picture's pixel size, which is 0 while a new picture loads
+        # (right after a click redrew it): a second click then landed at (0, 0). The picture's box
+        # on the page is always known.
         xy = None if st is None else event_xy(event, st.small.shape[1::-1])  # preview pixels
         if xy is None: return
         if kind == "mousedown":
@@ -884,9 +954,10 @@ class FacemaskApp:
             return
         if self._drag is None: return  # moves and releases without a press on the picture
         if kind == "mousemove":
-            # moves are sent at most every MOVE_WAIT_MS, so one made before the press can arrive after it
+            # moves are sent at most every MOVE_WAIT_MS: one made before the press can come after it
             if float(event.get("timeStamp", self._pressed_at)) < self._pressed_at: return
-            if event.get("buttons", 1) == 0: self._drag = None  # released where the picture could not see it
+            # no button held: it was released where the picture could not see it
+            if event.get("buttons", 1) == 0: self._drag = None
             else: self._drag[1] = xy
             self.render_before()
         elif kind in ("mouseup", "mouseleave"):
@@ -898,24 +969,27 @@ class FacemaskApp:
         "The current photo if its faces can be pointed at; else None, and the person is told why."
         st = self.current
         if st is not None and st.faces is None:
-            self.say(f"{st.photo.name}: wait until its faces are found, then click or drag on it", "warning"); return None
+            self.say(f"{st.photo.name}: wait until its faces are found, then click or drag on it",
+                     "warning")
+            return None
         return st
 
     def click_photo(self, xy,  # x y in preview pixels
                    ) -> int | None:
-        "Cover or uncover the face under `xy` on the current photo (the smallest box there); returns its index."
+        "Cover or uncover the face under `xy` on the current photo (the smallest box); its index."
         st = self._pointable()
         if st is None: return None
         i = face_at(st.boxes.xyxy, (xy[0] / st.k, xy[1] / st.k))
         if i is None:
-            self.say("No face there: click inside a numbered box to cover or uncover it, or drag across a face to cover it.")
+            self.say("No face there: click inside a numbered box to cover or uncover it, "
+                     "or drag across a face to cover it.")
             return None
         self.set_covered(i, i in st.excluded)  # an uncovered face is covered again
         return i
 
-    def drag_photo(self, start, end,  # where the button went down and came up, x y in preview pixels
+    def drag_photo(self, start, end,  # where the button went down and came up, x y, preview px
                   ) -> int | None:
-        "Cover the box dragged from `start` to `end` on the current photo; returns its index (None if it was too small)."
+        "Cover the box dragged from `start` to `end`; returns its index (None if it was too small)."
         st = self._pointable()
         if st is None: self.render_before(); return None
         box = drag_box(start, end, st.k, st.photo.rgb.shape[1::-1])
@@ -924,7 +998,7 @@ class FacemaskApp:
             self.render_before(); return None
         return self.add_box(box)
 
-    # --- showing -------------------------------------------------------------------------------------
+    # --- showing ------------------------------------------------------------------------------
     def _show(self):
         "Show the current photo: its faces list, box sliders and pictures."
         self._drag = None
@@ -938,37 +1012,47 @@ class FacemaskApp:
         self.after.value = image_bytes(self.composite(st) if st is not None else _BLANK)
 
     def render_before(self):
-        "Redraw the before picture: numbered boxes, uncovered faces in grey, the box being added or dragged in cyan."
+        "Redraw the before picture: numbered boxes, uncovered faces grey, a box being added cyan."
         st = self.current
         if st is None: self.before.value = image_bytes(_BLANK); return
         boxes = st.boxes.scaled(st.k)
         before = boxes.draw(st.small) if len(boxes) else st.small
-        if st.excluded: before = boxes[np.array(sorted(st.excluded))].draw(before, color=(150, 150, 150), numbers=False)
+        grey, cyan = (150, 150, 150), (0, 200, 255)
+        if st.excluded:
+            before = boxes[np.array(sorted(st.excluded))].draw(before, color=grey, numbers=False)
         if self.box_toggle.value:
-            before = Faces(np.array([self.box_xyxy], np.float32) * st.k).draw(before, color=(0, 200, 255), numbers=False)
+            sliders = Faces(np.array([self.box_xyxy], np.float32) * st.k)
+            before = sliders.draw(before, color=cyan, numbers=False)
         if self._drag is not None and not is_click(*self._drag):
             (xa, ya), (xb, yb) = self._drag
             h, w = st.small.shape[:2]
             box = np.clip([min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)], 0, [w, h, w, h])
-            before = Faces(box[None].astype(np.float32)).draw(before, color=(0, 200, 255), numbers=False)
+            before = Faces(box[None].astype(np.float32)).draw(before, color=cyan, numbers=False)
         self.before.value = image_bytes(before)
 
-    # --- results -------------------------------------------------------------------------------------
+    # --- results ------------------------------------------------------------------------------
     def result(self, i: int) -> np.ndarray:
         "The full-size result for photo `i`."
         return self.composite(self.photos[i], small=False)
+
+    def _all_searched(self):
+        "`FacemaskError` naming the first photo whose faces have not been searched for."
+        unsearched = [st.photo.name for st in self.photos if st.faces is None]
+        if unsearched:
+            raise FacemaskError(f"{unsearched[0]}: faces not searched for yet; "
+                                "press Find faces first")
 
     def export(self, choice: str = "same",  # "same" format as the upload where possible, or "PNG"
               ) -> tuple[str, bytes, str]:
         "File name, bytes and MIME type of the download: one photo as an image, several as one zip."
         if not self.photos: raise FacemaskError("No photos yet: add some first")
         if self.busy: raise FacemaskError("Still finding faces; save when that is done")
-        unsearched = [st.photo.name for st in self.photos if st.faces is None]
-        if unsearched: raise FacemaskError(f"{unsearched[0]}: faces not searched for yet; press Find faces first")
+        self._all_searched()
         files = []
         for i, st in enumerate(self.photos):
             fmt = save_format(st.photo, choice)
-            files.append((result_name(st.photo, fmt), encode_image(self.result(i), fmt), _MIME[fmt]))
+            data = encode_image(self.result(i), fmt)
+            files.append((result_name(st.photo, fmt), data, _MIME[fmt]))
         if len(files) == 1: return files[0]
         return "facemask-photos.zip", pack([(n, d) for n, d, _ in files]), _MIME["ZIP"]
 

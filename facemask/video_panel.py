@@ -188,7 +188,7 @@ class VideoPanel:
             r = self.result
             faces = f"{r.n_tracks} face{'s' * (r.n_tracks != 1)}"
             self.status.value = (f"Masked {r.n_frames} frames of {html.escape(self.name)} in "
-                                 f"{time.monotonic() - t0:.1f} s: {faces} followed, sound "
+                                 f"{time.monotonic() - t0:.1f} s: {faces} followed; sound: "
                                  f"{html.escape(r.sound)}. Voices are not anonymized.")
             self.progress.bar_style = "success"
         except FacemaskError as e:
