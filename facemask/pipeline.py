@@ -301,9 +301,17 @@ def anonymize_files(jobs: list[Job],  # from `plan_jobs`
     if keep is not None or per_person:  # the identity chapter's run (two passes if per_person)
         from facemask.identity import KEEP_THRESHOLD, anonymize_people
         threshold = KEEP_THRESHOLD if keep_threshold is None else keep_threshold
-        yield from anonymize_people(jobs, detector, mask, detector_params, mask_params, workers,
-                                    keep_metadata, keep=keep, keep_threshold=threshold,
-                                    per_person=per_person)
+        photos = [j for j in jobs if j.kind != "video"]
+        videos = [j for j in jobs if j.kind == "video"]  # recognised per track by `facemask.video`
+        if photos:
+            yield from anonymize_people(photos, detector, mask, detector_params, mask_params, workers,
+                                        keep_metadata, keep=keep, keep_threshold=threshold,
+                                        per_person=per_person)
+        if videos:
+            yield from anonymize_files(videos, detector, mask, detector_params, mask_params, workers,
+                                       keep_metadata, video={**(video or {}), "keep": keep,
+                                                             "keep_threshold": threshold,
+                                                             "per_person": per_person})
         return
     args = (detector, detector_params or {}, mask, mask_params or {})
     get_detector(detector, **args[1])  # bad names or parameters fail here, once, before any photo
