@@ -519,7 +519,10 @@ class FacemaskApp:
         self.labels_btn.on_click(self._safely(lambda b: self.prepare_labels()))
         for ev in (self._pointer, self._motion): ev.on_dom_event(self._safely(self.on_photo_event))
 
-        self._on_detector(); self._on_mask(); self._on_search(); self._show()
+        self._on_detector()
+        self._on_mask()
+        self._on_search()
+        self._show()
 
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
 
@@ -587,7 +590,8 @@ class FacemaskApp:
             raise FacemaskError("Still finding faces; remove the photos when that is done")
         self.photos = []
         self.photo_pick.options = []
-        self.messages.clear(); self.note.value = ""
+        self.messages.clear()
+        self.note.value = ""
         self._show()
 
     # --- detection ----------------------------------------------------------------------------
@@ -662,7 +666,9 @@ class FacemaskApp:
                 st.set_faces(st.found[key], key)  # tried before
             todo = [st for st in todo if st.key != key]
             if not todo:
-                self._stale(); self._show(); return None
+                self._stale()
+                self._show()
+                return None
             self._running = True
         self._lock_buttons(True)
         self.link.value = ""
@@ -686,7 +692,8 @@ class FacemaskApp:
                 self.status.value = (f'<i class="fa fa-spinner fa-spin"></i> Finding faces with '
                                      f'<b>{key[0]}</b>: {html.escape(doing[0])}, '
                                      f'{time.monotonic() - t0:.0f} s')
-        ticker = threading.Thread(target=tick, daemon=True); ticker.start()
+        ticker = threading.Thread(target=tick, daemon=True)
+        ticker.start()
         try:
             detector = self._detector(key)
             for j, st in enumerate(todo):
@@ -707,7 +714,8 @@ class FacemaskApp:
             self.say(f"The {key[0]} detector could not start ({type(e).__name__}: {e}); "
                      "try another detector", "error")
         finally:
-            done.set(); ticker.join()
+            done.set()
+            ticker.join()
             secs = time.monotonic() - t0
             self.progress.bar_style = "danger" if failed else "success"
             ok = len(todo) - failed
@@ -723,7 +731,8 @@ class FacemaskApp:
     # --- masks --------------------------------------------------------------------------------
     def _on_mask(self):
         self.emoji_box.layout.display = "flex" if self.mask_choice.value == "emoji" else "none"
-        self._refresh_faces(); self.render()
+        self._refresh_faces()
+        self.render()
 
     def _mask(self, emoji: str | None = None):
         "The mask now chosen (built once per setting)."
@@ -767,12 +776,14 @@ class FacemaskApp:
             self.emoji = emoji
             for st in self.photos: st.emojis.clear()
         elif self.current is not None: self.current.emojis[face] = emoji
-        self._refresh_faces(); self.render()
+        self._refresh_faces()
+        self.render()
 
     def vary_emoji(self):
         "Give every face of every photo its own emoji."
         for st in self.photos: st.emojis = {i: _FUN[i % len(_FUN)] for i in range(len(st.boxes))}
-        self._refresh_faces(); self.render()
+        self._refresh_faces()
+        self.render()
 
     def _searched(self) -> list[PhotoState]:
         "The photos whose faces have been searched for; `FacemaskError` while a search runs."
@@ -956,7 +967,8 @@ class FacemaskApp:
         i = st.add_box(xyxy)
         if st.emojis: st.emojis[i] = _FUN[i % len(_FUN)]
         self.box_toggle.value = False
-        self._refresh_faces(); self.render()
+        self._refresh_faces()
+        self.render()
         return i
 
     # --- pointing at the photo ----------------------------------------------------------------
@@ -1012,18 +1024,24 @@ class FacemaskApp:
                   ) -> int | None:
         "Cover the box dragged from `start` to `end`; returns its index (None if it was too small)."
         st = self._pointable()
-        if st is None: self.render_before(); return None
+        if st is None:
+            self.render_before()
+            return None
         box = drag_box(start, end, st.k, st.photo.rgb.shape[1::-1])
         if box is None:
             self.say("That box is too thin to be a face: drag across the whole face.")
-            self.render_before(); return None
+            self.render_before()
+            return None
         return self.add_box(box)
 
     # --- showing ------------------------------------------------------------------------------
     def _show(self):
         "Show the current photo: its faces list, box sliders and pictures."
         self._drag = None
-        self._reset_box_sliders(); self._refresh_faces(); self._stale(); self.render()
+        self._reset_box_sliders()
+        self._refresh_faces()
+        self._stale()
+        self.render()
 
     def render(self):
         "Redraw the before and after pictures of the current photo."
@@ -1035,7 +1053,9 @@ class FacemaskApp:
     def render_before(self):
         "Redraw the before picture: numbered boxes, uncovered faces grey, a box being added cyan."
         st = self.current
-        if st is None: self.before.value = image_bytes(_BLANK); return
+        if st is None:
+            self.before.value = image_bytes(_BLANK)
+            return
         boxes = st.boxes.scaled(st.k)
         before = boxes.draw(st.small) if len(boxes) else st.small
         grey, cyan = (150, 150, 150), (0, 200, 255)
