@@ -12,7 +12,8 @@ from pathlib import Path
 
 from .core import FacemaskError, MASK_SCALE
 from .masks import MASK_SCALE_RANGE
-from .pipeline import (DETECTORS, MASKS, FileResult, Job, Plan, anonymize_files, check_writable,
+from .pipeline import (DETECTORS, MASKS, FileResult, Job, Plan, anonymize_files,
+                               check_writable,
                                get_mask, plan_jobs, write_json)
 from .identity import KEEP_THRESHOLD
 
@@ -30,50 +31,70 @@ def _parser() -> argparse.ArgumentParser:
     detectors = "\n".join(f"  {k:<11} {c.hint}" for k, c in DETECTORS.items())
     p = argparse.ArgumentParser(
         prog="facemask", formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Find the faces in photos and cover them. Originals are never changed; results carry no "
+        description="Find the faces in photos and cover them. Originals are never changed; results "
+                    "carry no "
                     "metadata.",
         epilog=f"Detectors:\n{detectors}\n\n"
-               "Evaluate a detector on an annotated folder: facemask evaluate DATASET --detector NAME\n"
+               "Evaluate a detector on an annotated folder: facemask evaluate DATASET --detector "
+               "NAME\n"
                "Emoji art: OpenMoji (openmoji.org), CC BY-SA 4.0.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="photos, videos and folders (searched recursively)")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="photos, videos and folders (searched recursively)")
     p.add_argument("-o", "--out", metavar="OUT",
-                   help="output folder (default: beside the input, e.g. photos-masked/ or a-masked.jpg)")
-    p.add_argument("--detector", default="auto", choices=list(DETECTORS), help="face detector (default: auto)")
-    p.add_argument("--mask", default="emoji", choices=list(MASKS), help="how to cover faces (default: emoji)")
-    p.add_argument("--emoji", metavar="E", help="emoji for --mask emoji: a character or :name:, several "
-                   "separated by commas (cycled over faces), 'random', or 'per-person' (one emoji per person "
+                   help="output folder (default: beside the input, e.g. photos-masked/ or "
+                        "a-masked.jpg)")
+    p.add_argument("--detector", default="auto", choices=list(DETECTORS),
+                   help="face detector (default: auto)")
+    p.add_argument("--mask", default="emoji", choices=list(MASKS),
+                   help="how to cover faces (default: emoji)")
+    p.add_argument("--emoji", metavar="E",
+                   help="emoji for --mask emoji: a character or :name:, several "
+                   "separated by commas (cycled over faces), 'random', or 'per-person' (one emoji "
+                   "per person "
                    "across the run)")
     p.add_argument("--keep", action="append", metavar="PHOTO",
-                   help="leave this person visible: a photo with one clear face, or a folder of them "
-                        "(repeatable); strangers and faces too small or blurry to recognise stay covered")
+                   help="leave this person visible: a photo with one clear face, or a folder of "
+                        "them "
+                        "(repeatable); strangers and faces too small or blurry to recognise stay "
+                        "covered")
     p.add_argument("--keep-threshold", type=float, default=None, metavar="T",
                    help=f"how close a face must be to a --keep photo to stay visible (default "
                         f"{KEEP_THRESHOLD}; lower is stricter)")
     lo, hi = MASK_SCALE_RANGE
     p.add_argument("--scale", type=float, default=MASK_SCALE, metavar="S",
-                   help=f"mask size relative to the face box, {lo:g} to {hi:g} (default {MASK_SCALE})")
+                   help=f"mask size relative to the face box, {lo:g} to {hi:g} (default "
+                        f"{MASK_SCALE})")
     p.add_argument("--seed", type=int, default=0, help="random seed for --emoji random")
     p.add_argument("--keep-metadata", action="store_true",
                    help="copy EXIF (camera, date, GPS!) into the outputs; default: strip it")
-    p.add_argument("--json", metavar="FILE", help="write detections as {path: [[x1, y1, x2, y2, score], ...]}")
-    p.add_argument("--no-images", action="store_true", help="only detect (with --json); write no images")
+    p.add_argument("--json", metavar="FILE",
+                   help="write detections as {path: [[x1, y1, x2, y2, score], ...]}")
+    p.add_argument("--no-images", action="store_true",
+                   help="only detect (with --json); write no images")
     p.add_argument("--workers", type=int, metavar="N",
                    help="processes to use (default: one per core, each with one inference thread); "
                         "with --backend ray: actors (default: one per CPU of the cluster)")
     v = p.add_argument_group("videos (.mp4 .mov .m4v .mkv .webm .avi; written as H.264 .mp4)")
     v.add_argument("--audio", choices=("keep", "drop"), default="keep",
-                   help="the sound: keep (copied, or re-encoded to AAC) or drop it; voices are NOT anonymized")
+                   help="the sound: keep (copied, or re-encoded to AAC) or drop it; voices are NOT "
+                        "anonymized")
     v.add_argument("--detect-every", type=int, default=1, metavar="K",
-                   help="detect on every K-th frame and track in between: K times faster, may miss brief faces")
+                   help="detect on every K-th frame and track in between: K times faster, may miss "
+                        "brief faces")
     v.add_argument("--from-json", metavar="FILE",
-                   help="cover the boxes of FILE (written by --json, perhaps edited) instead of detecting")
+                   help="cover the boxes of FILE (written by --json, perhaps edited) instead of "
+                        "detecting")
     r = p.add_argument_group("where to run, and big runs")
     r.add_argument("--backend", choices=("local", "ray"), default="local",
-                   help="local: processes on this computer (--workers); ray: a Ray cluster through Ray Data")
-    r.add_argument("--address", metavar="ADDR", help="with --backend ray: the cluster, e.g. auto or "
+                   help="local: processes on this computer (--workers); ray: a Ray cluster through "
+                        "Ray Data")
+    r.add_argument("--address", metavar="ADDR",
+                   help="with --backend ray: the cluster, e.g. auto or "
                    "ray://head:10001 (default: start Ray on this computer)")
-    r.add_argument("--resume", action="store_true", help="skip photos whose output already exists (after a "
-                   "crash or an interrupted run); their detections are kept from an earlier --json FILE")
+    r.add_argument("--resume", action="store_true",
+                   help="skip photos whose output already exists (after a "
+                   "crash or an interrupted run); their detections are kept from an earlier --json "
+                   "FILE")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -93,29 +114,40 @@ def _per_person(args) -> bool: return (args.emoji or "").strip().lower() == "per
 def _check_usage(args, jobs: list[Job]) -> None:
     "Every mistake in the command itself, found before any photo is read: `FacemaskError`."
     if args.keep_threshold is not None and not 0 < args.keep_threshold <= 1:
-        raise FacemaskError(f"--keep-threshold {args.keep_threshold}: choose a distance above 0 and at "
+        raise FacemaskError(f"--keep-threshold {args.keep_threshold}: choose a distance above 0 "
+                            "and at "
                             f"most 1 (default {KEEP_THRESHOLD}; larger keeps more strangers)")
     if args.keep_threshold is not None and not args.keep:
         raise FacemaskError("--keep-threshold: needs --keep PHOTO")
     if args.no_images and (args.keep or _per_person(args)):
-        raise FacemaskError("--keep and --emoji per-person change the images; nothing to do with --no-images")
+        raise FacemaskError("--keep and --emoji per-person change the images; nothing to do with "
+                            "--no-images")
     if (args.keep or _per_person(args)) and args.backend != "local":
         raise FacemaskError("--keep and --emoji per-person: only with --backend local for now")
-    if args.no_images and not args.json: raise FacemaskError("--no-images: nothing to do without --json FILE")
+    if args.no_images and not args.json:
+        raise FacemaskError("--no-images: nothing to do without --json FILE")
     if args.workers is not None and args.workers < 1:
         raise FacemaskError(f"--workers {args.workers}: must be at least 1")
-    if args.address and args.backend != "ray": raise FacemaskError("--address: only applies to --backend ray")
+    if args.address and args.backend != "ray":
+        raise FacemaskError("--address: only applies to --backend ray")
     if args.resume and args.no_images:
-        raise FacemaskError("--resume: skips photos whose masked output exists, so it needs images (no --no-images)")
-    if args.detect_every < 1: raise FacemaskError(f"--detect-every {args.detect_every}: must be at least 1")
-    if args.from_json and not Path(args.from_json).is_file(): raise FacemaskError(f"--from-json {args.from_json}: no such file")
+        raise FacemaskError("--resume: skips photos whose masked output exists, so it needs images "
+                            "(no --no-images)")
+    if args.detect_every < 1:
+        raise FacemaskError(f"--detect-every {args.detect_every}: must be at least 1")
+    if args.from_json and not Path(args.from_json).is_file():
+        raise FacemaskError(f"--from-json {args.from_json}: no such file")
     if args.from_json and not any(j.kind == "video" for j in jobs):
-        raise FacemaskError(f"--from-json {args.from_json}: only applies to videos, and there are none")
+        raise FacemaskError(f"--from-json {args.from_json}: only applies to videos, and there are "
+                            "none")
     if not args.no_images:
-        try: get_mask(args.mask, **_mask_params(args))  # --scale, --emoji: checked by the mask itself
+        try:
+            # --scale, --emoji: checked by the mask itself
+            get_mask(args.mask, **_mask_params(args))
         except FacemaskError as e:
             raise FacemaskError(f"--{e}" if str(e).startswith("scale") else str(e)) from None
-        for folder in sorted({j.dst.parent for j in jobs if j.error is None}): check_writable(folder)
+        for folder in sorted({j.dst.parent for j in jobs if j.error is None}):
+            check_writable(folder)
     if args.json: check_writable(args.json, folder=False)
 
 def _frame_bar(files_bar):
@@ -126,7 +158,8 @@ def _frame_bar(files_bar):
         bar = state.get("bar")
         if bar is None or state.get("stage") != stage:
             if bar is not None: bar.close()
-            bar = state["bar"] = tqdm(total=total or None, unit="frame", desc=stage, file=sys.stderr, leave=False, position=1)
+            bar = state["bar"] = tqdm(total=total or None, unit="frame", desc=stage,
+                                      file=sys.stderr, leave=False, position=1)
             state["stage"] = stage
         bar.update(done - bar.n)
         if total and done >= total:
@@ -158,7 +191,8 @@ def summary(results: list[FileResult],  # every result of the run
         line += f"{_plural(found, 'face')} found, {covered} covered"
         if kept: line += f", {kept} kept visible (they match a --keep photo)"
         if unsure: line += f" ({unsure} too small or blurry to recognise, covered)"
-        if covered + kept < found: line += f" ({found - covered - kept} only partly: try a larger --scale)"
+        if covered + kept < found:
+            line += f" ({found - covered - kept} only partly: try a larger --scale)"
     else: line += f"{_plural(found, 'face')} found"
     if n_videos:
         if n_videos == len(jobs): line = f"{len(jobs) - len(failed)} of {what} done"
@@ -166,7 +200,8 @@ def summary(results: list[FileResult],  # every result of the run
         line += f", {_plural(tracks, 'face')} tracked through {_plural(frames, 'video frame')}"
         if masked: line += " and masked"  # photos alone get the 90 % check
     line += f", {len(failed)} failed"
-    if getattr(jobs, "skipped", None): line += f", {_plural(len(jobs.skipped), 'file')} skipped (not photos)"
+    if getattr(jobs, "skipped", None):
+        line += f", {_plural(len(jobs.skipped), 'file')} skipped (not photos)"
     renamed = sum(any(n.startswith("written as") for n in j.notes) for j in jobs)
     if renamed: line += f", {renamed} renamed to keep names apart"
     line += f", {seconds:.1f} s"
@@ -197,15 +232,18 @@ def main(argv: list[str] | None = None,  # arguments without the program name; d
         return 2
     mask = None if args.no_images else args.mask
     jobs, resumed = _resume(jobs, args.json) if args.resume else (jobs, [])
-    if args.workers is None and args.backend == "local":  # every core busy, never more processes than files
+    # every core busy, never more processes than files
+    if args.workers is None and args.backend == "local":
         args.workers = max(1, min(os.cpu_count() or 1, len(jobs)))
     results, t0 = [], time.perf_counter()
     from tqdm.auto import tqdm
     has_video = any(j.kind == "video" for j in jobs)
     bar = tqdm(total=len(jobs), unit="file" if has_video else "photo", file=sys.stderr,
-               disable=args.quiet or (len(jobs) < 2 and not has_video) or not sys.stderr.isatty())  # none in logs and pipes
+               # none in logs and pipes
+               disable=args.quiet or (len(jobs) < 2 and not has_video) or not sys.stderr.isatty())
     video = dict(audio=args.audio, detect_every=args.detect_every, from_json=args.from_json)
-    if not bar.disable and args.workers == 1 and args.backend == "local": video["progress"] = _frame_bar(bar)
+    if not bar.disable and args.workers == 1 and args.backend == "local":
+        video["progress"] = _frame_bar(bar)
     try:
         for r in _results(args, jobs, mask, video, refs):
             results.append(r)
@@ -214,7 +252,8 @@ def main(argv: list[str] | None = None,  # arguments without the program name; d
             elif mask and r.covered + len(getattr(r, "kept", ())) < len(r.detections):
                 partly = len(r.detections) - r.covered - len(getattr(r, "kept", ()))
                 bar.write(f"warning: {r.src}: {partly} of "
-                          f"{_plural(len(r.detections), 'face')} only partly covered", file=sys.stderr)
+                          f"{_plural(len(r.detections), 'face')} only partly covered",
+                          file=sys.stderr)
     except FacemaskError as e:  # the backend could not start: Ray missing or unreachable
         bar.close()
         print(f"facemask: {e}", file=sys.stderr)
@@ -243,12 +282,14 @@ def _resume(jobs: Plan,  # from `plan_jobs`
     done = [j for j in jobs if j.error is None and j.dst.exists()]
     todo = Plan(j for j in jobs if j.error is not None or not j.dst.exists())
     todo.skipped, todo.resumed = getattr(jobs, "skipped", []), done
-    return todo, [FileResult(j.key, j.src, j.dst, detections=earlier[j.key], notes=["already done (--resume)"])
+    return todo, [FileResult(j.key, j.src, j.dst, detections=earlier[j.key],
+                             notes=["already done (--resume)"])
                   for j in done if j.key in earlier]
 
 def _results(args, jobs: list[Job], mask: str | None, video: dict, refs=None):
     "The results of the chosen backend, one per job, as they come."
-    kw = dict(mask_params=_mask_params(args) if mask else None, keep_metadata=args.keep_metadata, video=video)
+    kw = dict(mask_params=_mask_params(args) if mask else None, keep_metadata=args.keep_metadata,
+              video=video)
     if args.backend == "local":
         return anonymize_files(jobs, args.detector, mask, workers=args.workers, keep=refs,
                                keep_threshold=args.keep_threshold, per_person=_per_person(args),

