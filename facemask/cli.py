@@ -199,6 +199,8 @@ def summary(results: list[FileResult],  # every result of the run
         frames, tracks = sum(r.video.n_frames for r in videos), sum(r.video.n_tracks for r in videos)
         line += f", {_plural(tracks, 'face')} tracked through {_plural(frames, 'video frame')}"
         if masked: line += " and masked"  # photos alone get the 90 % check
+        video_kept = sum(len(getattr(r.video, "kept", ())) for r in videos)
+        if masked and video_kept: line += f" ({video_kept} kept visible: they match a --keep photo)"
     line += f", {len(failed)} failed"
     if getattr(jobs, "skipped", None):
         line += f", {_plural(len(jobs.skipped), 'file')} skipped (not photos)"
