@@ -20,8 +20,8 @@ from .track import FrameBoxes, track_faces
 
 # %% auto #0
 __all__ = ['MAX_VIDEO_PIXELS', 'MP4_AUDIO', 'write_clip', 'VideoInfo', 'probe_video', 'upright', 'read_frames', 'detect_frames',
-           'tracks_to_json', 'tracks_from_json', 'TrackMask', 'render_video', 'VideoResult', 'anonymize_video',
-           'video_job']
+           'tracks_to_json', 'tracks_from_json', 'TrackMask', 'track_descriptors', 'kept_tracks', 'track_people',
+           'render_video', 'VideoResult', 'anonymize_video', 'video_job']
 
 # %% ../nbs/12_video.ipynb #a8cb067b
 def write_clip(path: str | Path,  # the .mp4 (or .mkv, .mov) to write
@@ -97,7 +97,8 @@ def _open(path: str | Path):
     vs = c.streams.video[0]
     if vs.codec_context is None or not vs.width:
         c.close()
-        raise FacemaskError(f"{p}: its video codec ({vs.codec.name if vs.codec else 'unknown'}) cannot be decoded")
+        name = vs.codec_context.name if vs.codec_context is not None else "unknown to FFmpeg"
+        raise FacemaskError(f"{p}: its video codec ({name}) cannot be decoded")
     if vs.width * vs.height > MAX_VIDEO_PIXELS:
         c.close()
         raise FacemaskError(f"{p}: refused, {vs.width}×{vs.height} is larger than the limit "
@@ -201,18 +202,85 @@ class TrackMask:
     "Wraps a mask so each track keeps its look: with `EmojiMask`, track i always gets the mask's choice for face i."
     def __init__(self, mask,  # a mask object (see `facemask.pipeline.get_mask`)
                  n_tracks: int,  # how many track ids there are (ids run from 0)
+                 people: dict[int, int] | None = None,  # track id → person: one emoji per person
                 ):
         from facemask.masks import EmojiMask
-        self.mask = mask
-        self.emoji = mask.emoji_for(n_tracks) if isinstance(mask, EmojiMask) else None
+        self.mask, self.people = mask, people
+        if not isinstance(mask, EmojiMask): self.emoji = None
+        elif people is None: self.emoji = mask.emoji_for(n_tracks)
+        else: self.emoji = list(mask.choices)  # person 0 (the most seen) gets the first
+
+    def look(self, track_id: int) -> int:
+        "Which of the looks a track gets: its own, or its person's."
+        return int(track_id) if self.people is None else self.people.get(int(track_id), len(self.people) + track_id)
 
     def __call__(self, image_rgb: np.ndarray, boxes: FrameBoxes) -> np.ndarray:
         "The frame with every box covered."
         from facemask.masks import EmojiMask
         faces = boxes.faces()
         if not len(faces) or self.emoji is None: return self.mask(image_rgb, faces)
-        per_face = [self.emoji[i % len(self.emoji)] for i in boxes.ids]
+        per_face = [self.emoji[self.look(i) % len(self.emoji)] for i in boxes.ids]
         return EmojiMask(per_face, scale=self.mask.scale)(image_rgb, faces)
+
+# %% ../nbs/12_video.ipynb #5ca027d0
+def track_descriptors(src: str | Path,  # the video
+                      frames: list[FrameBoxes],  # its boxes per frame (from `track_faces`)
+                      per_track: int = 3,  # frames described per track: the largest, surest detections
+                      model: str = "large",  # landmark model (see `facemask.identity.embed`)
+                     ) -> dict[int, list]:
+    "Each track's face descriptors (one `Embeddings` row per described frame), from one more pass over the video."
+    from facemask.identity import embed
+    best: dict[int, list] = {}
+    for i, fb in enumerate(frames):
+        for r in np.flatnonzero(fb.kind == "detected"):
+            area = float(np.prod(fb.xyxy[r, 2:] - fb.xyxy[r, :2]))
+            best.setdefault(int(fb.ids[r]), []).append((area * float(fb.scores[r]), i, int(r)))
+    wanted: dict[int, list[int]] = {}  # frame → the rows to describe in it
+    for cands in best.values():
+        for _, i, r in sorted(cands, reverse=True)[:per_track]: wanted.setdefault(i, []).append(r)
+    out: dict[int, list] = {t: [] for t in best}
+    if not wanted: return out
+    for i, (_, rgb) in enumerate(read_frames(src)):
+        if i in wanted:
+            rows, fb = wanted[i], frames[i]
+            emb = embed(rgb, Faces(fb.xyxy[rows], fb.scores[rows]), model)
+            for k, r in enumerate(rows): out[int(fb.ids[r])].append(emb[k])
+        if i >= max(wanted): break  # the frames after the last one wanted are not needed
+    return out
+
+def kept_tracks(descriptors: dict[int, list],  # from `track_descriptors`
+                refs,  # `facemask.identity.References`: the people to keep
+                threshold: float | None = None,  # default `facemask.identity.KEEP_THRESHOLD`
+               ) -> set[int]:
+    "Tracks to leave visible: every described frame matches a reference (and at least one was described)."
+    from facemask.identity import KEEP_THRESHOLD, match
+    threshold = KEEP_THRESHOLD if threshold is None else threshold
+    kept = set()
+    for t, rows in descriptors.items():
+        ok = [e for e in rows if e.ok.all()]
+        if ok and len(ok) == len(rows) and all(match(e, refs, threshold)[0].all() for e in ok): kept.add(t)
+    return kept
+
+def track_people(descriptors: dict[int, list],  # from `track_descriptors`
+                ) -> dict[int, int]:
+    "A person per track (0 for the most seen), grouping the tracks' mean descriptors with `identity.cluster`."
+    from facemask.identity import cluster
+    ids = sorted(descriptors)
+    if not ids: return {}
+    mean = lambda rows: (np.mean([e.vectors[0] for e in rows if e.ok.all()], 0)
+                         if any(e.ok.all() for e in rows) else np.full(128, np.nan, np.float32))
+    return dict(zip(ids, cluster(np.stack([mean(descriptors[t]) for t in ids])).tolist()))
+
+def _identify(src, frames: list[FrameBoxes], mask, keep, keep_threshold, per_person: bool):
+    "The boxes without the kept tracks, the kept track ids, and the person of each track (or None)."
+    if keep is None and not per_person: return frames, set(), None
+    desc = track_descriptors(src, frames)
+    kept = kept_tracks(desc, keep, keep_threshold) if keep is not None else set()
+    people = track_people(desc) if per_person else None
+    if kept:
+        frames = [FrameBoxes(fb.ids[k], fb.xyxy[k], fb.scores[k], fb.kind[k])
+                  for fb in frames for k in [~np.isin(fb.ids, list(kept))]]
+    return frames, kept, people
 
 # %% ../nbs/12_video.ipynb #0630d6d8
 def _even(n: int) -> int: return n + n % 2
@@ -226,12 +294,13 @@ def render_video(src: str | Path,  # the input video
                  crf: int = 20,  # H.264 quality: lower is better and bigger (18–28 is sensible)
                  preset: str = "veryfast",  # x264 speed preset
                  progress: Callable[[int], None] | None = None,  # called with the number of frames written
+                 people: dict[int, int] | None = None,  # track id → person, for one emoji per person
                 ) -> str:
     "Write the masked video as H.264 MP4 with the input's frame times; returns what happened to the sound."
     import av
     if audio not in ("keep", "drop"): raise FacemaskError(f"audio={audio!r}: use 'keep' or 'drop'")
     src, dst = Path(src), Path(dst)
-    track_mask = TrackMask(mask, max((int(fb.ids.max()) + 1 for fb in frames if len(fb)), default=0))
+    track_mask = TrackMask(mask, max((int(fb.ids.max()) + 1 for fb in frames if len(fb)), default=0), people)
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.stem}.", suffix=".part.mp4")
     os.close(fd)
@@ -307,6 +376,10 @@ def render_video(src: str | Path,  # the input video
     return sound
 
 # %% ../nbs/12_video.ipynb #f5f51ab6
+def _people_notes(kept: set[int], n_tracks: int, per_person: bool) -> list[str]:
+    notes = [f"{len(kept)} of {n_tracks} tracks kept visible (they match a --keep photo)"] if kept else []
+    return notes + (["one emoji per person within this video"] if per_person else [])
+
 @dataclass
 class VideoResult:
     "What happened to one video."
@@ -318,6 +391,7 @@ class VideoResult:
     sound: str = "none"             # "copied (aac)", "re-encoded (… to aac)", "dropped" or "none"
     seconds: float = 0.0            # wall time
     notes: list[str] = field(default_factory=list)  # e.g. "rotated upright (90°)"
+    kept: list[int] = field(default_factory=list)  # tracks left visible: they match a `keep` photo
 
 def anonymize_video(src: str | Path,  # the input video
                     dst: str | Path,  # the .mp4 to write
@@ -331,6 +405,9 @@ def anonymize_video(src: str | Path,  # the input video
                     from_json: str | Path | None = None,  # render these (edited) boxes instead of detecting
                     method: str = "hungarian",  # matching detections to tracks: "hungarian" or "greedy"
                     progress: Callable[[str, int, int], None] | None = None,  # called with (stage, done, total)
+                    keep=None,  # `facemask.identity.References`: people to leave visible
+                    keep_threshold: float | None = None,  # default `facemask.identity.KEEP_THRESHOLD`
+                    per_person: bool = False,  # one emoji per person (with an emoji mask)
                    ) -> VideoResult:
     "Cover every face in every frame of a video: detect, track, smooth, then write an H.264 MP4 with its sound."
     from facemask.pipeline import get_detector, get_mask
@@ -353,11 +430,13 @@ def anonymize_video(src: str | Path,  # the input video
         frames = track_faces(per_frame, info.fps or 30.0, method=method, size_wh=info.size_wh)
         n_det = sum(len(f) for f in per_frame if f is not None)
     m = get_mask(mask) if isinstance(mask, str) else mask
-    sound = render_video(src, dst, frames, m, audio, keep_metadata, progress=step("write"))
+    n_all = len({int(i) for fb in frames for i in fb.ids})
+    frames, kept, people = _identify(src, frames, m, keep, keep_threshold, per_person)
+    sound = render_video(src, dst, frames, m, audio, keep_metadata, progress=step("write"), people=people)
     if json_path is not None and from_json is None: _write_json_atomic(tracks_to_json(frames, info), Path(json_path))
     notes = [f"rotated upright ({info.rotation}°)"] if info.rotation else []
-    n_tracks = len({int(i) for fb in frames for i in fb.ids})
-    return VideoResult(src, dst, len(frames), n_tracks, n_det, sound, time.perf_counter() - t0, notes)
+    notes += _people_notes(kept, n_all, per_person)
+    return VideoResult(src, dst, len(frames), n_all, n_det, sound, time.perf_counter() - t0, notes, sorted(kept))
 
 # %% ../nbs/12_video.ipynb #794fd4d3
 def _tracks_for(data: dict, key: str, name: str) -> dict:
@@ -374,6 +453,9 @@ def video_job(job,  # a `facemask.pipeline.Job` whose `kind` is "video"
               detect_every: int = 1,  # detect on every k-th frame
               from_json: str | Path | None = None,  # a tracks file (or a `--json` report) to render instead of detecting
               progress: Callable[[str, int, int], None] | None = None,  # (stage, frames done, frames in all)
+              keep=None,  # `facemask.identity.References`: people to leave visible
+              keep_threshold: float | None = None,  # default `facemask.identity.KEEP_THRESHOLD`
+              per_person: bool = False,  # one emoji per person (with an emoji mask)
              ):
     "Run one video of a pipeline plan: a `FileResult` with the tracks record in `tracks` and the `VideoResult` in `video`."
     from facemask.pipeline import FileResult
@@ -393,16 +475,19 @@ def video_job(job,  # a `facemask.pipeline.Job` whose `kind` is "video"
             per_frame = detect_frames(job.src, detector, detect_every, step)
             frames = track_faces(per_frame, info.fps or 30.0, size_wh=info.size_wh)
             n_det = sum(len(f) for f in per_frame if f is not None)
-        sound = "not written"
+        sound, ids = "not written", {int(i) for fb in frames for i in fb.ids}
+        kept: set[int] = set()
         if mask is not None:
+            frames, kept, people = _identify(job.src, frames, mask, keep, keep_threshold, per_person)
             step = (lambda n: progress("write", n, info.n_frames)) if progress else None
-            sound = render_video(job.src, job.dst, frames, mask, audio, keep_metadata, progress=step)
+            sound = render_video(job.src, job.dst, frames, mask, audio, keep_metadata, progress=step,
+                                 people=people)
             res.dst = job.dst
-        ids = {int(i) for fb in frames for i in fb.ids}
         res.tracks = tracks_to_json(frames, info)
+        notes = [f"rotated upright ({info.rotation}°)"] if info.rotation else []
         res.video = VideoResult(job.src, res.dst, len(frames), len(ids), n_det, sound, 0.0,
-                                [f"rotated upright ({info.rotation}°)"] if info.rotation else [])
-        res.covered = len(ids) if mask is not None else 0
+                                notes + _people_notes(kept, len(ids), per_person), sorted(kept))
+        res.covered = len(ids) - len(kept) if mask is not None else 0
         res.notes += res.video.notes
     except FacemaskError as e: res.error = str(e)
     except MemoryError: res.error = f"{job.src}: not enough memory to process it"

@@ -132,9 +132,10 @@ def test_bad_videos(clip, tmp_path):
             c.mux(v.encode(av.VideoFrame.from_ndarray(np.full((180, 320, 3), k * 4, np.uint8), format="rgb24")))
         c.mux(v.encode())
     whole = (tmp_path / "faststart.mp4").read_bytes()
+    (bad / "codec.mp4").write_bytes(clip.read_bytes().replace(b"avc1", b"zzz9"))  # a codec FFmpeg does not know
     (bad / "halfway.mp4").write_bytes(whole[: int(len(whole) * 0.6)])  # the index promises frames that are gone
     expect = {"empty.mp4": "empty", "text.mov": "not a video", "cut.mp4": "cut.mp4", "sound.mp4": "no video stream",
-              "huge.mp4": "larger than the limit", "halfway.mp4": "truncated"}
+              "huge.mp4": "larger than the limit", "halfway.mp4": "truncated", "codec.mp4": "cannot be decoded"}
     for name, words in expect.items():
         with pytest.raises(Exception) as e: anonymize_video(bad / name, tmp_path / "o" / name, "fast")
         assert type(e.value).__name__ == "FacemaskError" and words in str(e.value) and name in str(e.value)
@@ -173,3 +174,24 @@ def test_cli_folder_of_photos_videos_and_a_broken_video(clip, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["grace.jpg", "walk.mp4"]  # nothing half-written for broken.mov
     assert probe_video(out / "walk.mp4").n_frames == 48
     assert {p: p.read_bytes() for p in folder.iterdir()} == before  # originals untouched
+
+
+def test_keep_and_per_person(clip, walk, tmp_path):
+    "A kept person stays visible in every frame; a stranger stays covered; per person, one emoji per person."
+    from facemask.core import save_image
+    from facemask.identity import load_references
+    _, boxes, _ = walk
+    det = get_detector("fast")
+    me = load_references([save_image(sample_image("astronaut"), tmp_path / "me.jpg")], det)
+    other = load_references([save_image(sample_image("grace_hopper"), tmp_path / "other.jpg")], det)
+    kept = anonymize_video(clip, tmp_path / "kept.mp4", det, "solid", keep=me)
+    covered = anonymize_video(clip, tmp_path / "covered.mp4", det, "solid", keep=other)
+    dark = lambda p: [covered_share(b[None], rgb.max(-1) < 40)[0] for b, (_, rgb) in zip(boxes, read_frames(p))]
+    assert kept.kept and max(dark(tmp_path / "kept.mp4")) < 0.1, kept        # visible in every frame
+    assert not covered.kept and min(dark(tmp_path / "covered.mp4")) >= 0.9   # a stranger to `other`: covered
+    assert any("kept visible" in n for n in kept.notes)
+    r = facemask(clip, "--detector", "fast", "--keep", tmp_path / "me.jpg", "-o", tmp_path / "cli", "-q")
+    assert r.returncode == 0 and "(1 kept visible: they match a --keep photo)" in r.stderr, r.stderr
+    r = facemask(clip, "--detector", "fast", "--emoji", "per-person", "-o", tmp_path / "pp", "-q")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert probe_video(tmp_path / "pp" / "walk.mp4").n_frames == 48
