@@ -145,15 +145,16 @@ class Track:
 
     def predict(self, frame: int,  # the frame to predict the box for
                 window: int = 15,  # frames of recent detections whose centres set the speed
-                coast: int = 15,  # frames the face is assumed to keep moving; it stays put after that
+                coast: int = 15,  # frames the face keeps moving at that speed; then it stays put
                ) -> np.ndarray:
-        "The box at `frame`: the centre moving at its least-squares speed, at the largest recent size."
+        "The box at `frame`: the centre moving at its fitted speed, at the largest recent size."
         fr = np.asarray(self.frames, np.float64)
         recent = fr >= fr[-1] - window
         recent[-2:] = True  # at least the last two detections
         boxes = np.stack([b for b, r in zip(self.boxes, recent) if r]).astype(np.float64)
-        centres, sizes, t = (boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2], fr[recent]
-        half = sizes[-5:].max(0) / 2  # a face half behind something yields a smaller box; keep its full size
+        centres, sizes = (boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 2:] - boxes[:, :2]
+        t = fr[recent]
+        half = sizes[-5:].max(0) / 2  # a face half behind something boxes small; keep its size
         speed, centre = np.zeros(2), centres[-1]
         if len(t) >= 3:  # a line through the centres: one box cut by a pillar barely moves it
             a = np.stack([t - t[-1], np.ones_like(t)], 1)
@@ -162,16 +163,18 @@ class Track:
         return np.concatenate([c - half, c + half]).astype(np.float32)
 
 class IouTracker:
-    "Links per-frame detections into tracks by matching each frame's boxes to the tracks' predicted boxes."
-    def __init__(self, min_iou: float = 0.1,  # a detection joins a track only if it overlaps its prediction this much
-                 max_gap: int = 45,  # frames a track may go undetected and still be continued (~1.5 s)
-                 method: str = "hungarian",  # "hungarian" (best total overlap) or "greedy" (best pair first)
-                 gap_growth: float = 0.08,  # the prediction grows by this share per missed frame (up to ×2.5)
+    "Links per-frame detections into tracks, matching boxes to the tracks' predictions."
+    def __init__(self, min_iou: float = 0.1,  # least overlap with a track's prediction
+                 max_gap: int = 45,  # frames a track may go undetected and still continue (~1.5 s)
+                 method: str = "hungarian",  # "hungarian" (best total overlap) or "greedy"
+                 gap_growth: float = 0.08,  # prediction grows so much per missed frame (≤ ×2.5)
                  high_score: float = 0.5,  # detections scoring this or more are matched first
                  speed_window: int = 15,  # frames of detections that set a track's speed
                 ):
-        if method not in MATCHERS: raise ValueError(f"{method}: unknown matching; use {', '.join(MATCHERS)}")
-        self.min_iou, self.max_gap, self.method, self.gap_growth = min_iou, max_gap, method, gap_growth
+        if method not in MATCHERS:
+            raise ValueError(f"{method}: unknown matching; use {', '.join(MATCHERS)}")
+        self.min_iou, self.max_gap, self.method = min_iou, max_gap, method
+        self.gap_growth = gap_growth
         self.high_score, self.speed_window = high_score, speed_window
         self.tracks: list[Track] = []
 
@@ -179,7 +182,7 @@ class IouTracker:
         boxes = np.zeros((len(live), 4), np.float32)
         for i, t in enumerate(live):
             b = t.predict(frame, self.speed_window, self.speed_window)
-            grow = min(2.5, 1 + self.gap_growth * (frame - t.last - 1))  # less sure where it is after a gap
+            grow = min(2.5, 1 + self.gap_growth * (frame - t.last - 1))  # less sure after a gap
             c, half = (b[:2] + b[2:]) / 2, (b[2:] - b[:2]) / 2 * grow
             boxes[i] = np.concatenate([c - half, c + half])
         return boxes
@@ -187,7 +190,7 @@ class IouTracker:
     def update(self, frame: int,  # index of this frame; increasing from call to call
                faces: Faces,  # the detections in this frame
               ) -> np.ndarray:
-        "Track ids of this frame's faces: sure detections matched first, then unsure ones; new tracks for the rest."
+        "Track ids of this frame's faces: sure ones matched first, then unsure ones; new ids for the rest."
         live = [t for t in self.tracks if frame - t.last <= self.max_gap + 1]
         ids = np.full(len(faces), -1, int)
         if live and len(faces):
@@ -224,8 +227,8 @@ class FrameBoxes:
     "The boxes to cover in one frame, each with its track id and how it was made."
     ids: np.ndarray    # (N,) int track ids
     xyxy: np.ndarray   # (N, 4) float32 boxes
-    scores: np.ndarray # (N,) float32: the detector's score, or the nearer detection's for made-up boxes
-    kind: np.ndarray   # (N,) str: "detected", "bridged" (between two detections) or "held" (before / after)
+    scores: np.ndarray # (N,) float32: the detector's score (a made-up box: its nearer detection's)
+    kind: np.ndarray   # (N,) str: "detected", "bridged" (between detections) or "held" (at an end)
 
     def __len__(self) -> int: return len(self.ids)
 
@@ -236,13 +239,14 @@ class FrameBoxes:
 def steady_size(track: Track,  # a linked track
                 window: int = 15,  # frames either side whose detections set the size
                ) -> np.ndarray:
-    "The track's boxes (float64), each at least the median size of the detections within ± `window` frames."
+    "The track's boxes (float64), each at least its median size within ± `window` frames."
     fr, bx = np.asarray(track.frames), np.stack(track.boxes).astype(np.float64)
     if window <= 0: return bx
     wh, c = bx[:, 2:] - bx[:, :2], (bx[:, :2] + bx[:, 2:]) / 2
     out = np.empty_like(bx)
     for k, f in enumerate(fr):
-        half = np.maximum(wh[k], np.median(wh[np.abs(fr - f) <= window], 0)) / 2  # a face half hidden boxes small
+        near = np.abs(fr - f) <= window
+        half = np.maximum(wh[k], np.median(wh[near], 0)) / 2  # a face half hidden boxes small
         out[k] = np.concatenate([c[k] - half, c[k] + half])
     return out
 
@@ -268,10 +272,10 @@ def smooth(tracks: list[Track],  # from `link`
            n_frames: int,  # frames in the clip
            hold_before: int = 15,  # frames a track's first box is shown before its first detection
            hold_after: int = 15,  # frames its last box is shown after its last detection
-           pad_per_frame: float = 0.02,  # made-up boxes grow by this share per frame away from a detection
+           pad_per_frame: float = 0.02,  # made-up boxes grow this share per frame from a detection
            max_pad: float = 0.3,  # … up to this share
-           size_window: int = 15,  # a detected box is at least the track's median size over ± this many frames
-           min_aspect: float = 0.7,  # boxes narrower than this × their height are widened (half hidden)
+           size_window: int = 15,  # a box is at least the median size over ± this many frames
+           min_aspect: float = 0.7,  # narrower boxes (× their height) are widened: half hidden
            size_wh: tuple[int, int] | None = None,  # clip boxes to the frame, if given
           ) -> list[FrameBoxes]:
     "Per frame, every track's box: detected, interpolated across gaps, or held at either end."
@@ -281,21 +285,24 @@ def smooth(tracks: list[Track],  # from `link`
         fr, bx = np.asarray(t.frames), steady_size(t, size_window)
         sc = np.asarray(t.scores)
         for k, f in enumerate(fr): rows[f].append((t.id, bx[k], sc[k], "detected"))
-        for k in range(len(fr) - 1):  # bridge: interpolate centre and size between two detections …
+        for k in range(len(fr) - 1):  # bridge: interpolate centre and size between detections …
             a, b = fr[k], fr[k + 1]
             for f in range(a + 1, b):
                 w = (f - a) / (b - a)
                 box = _grown((1 - w) * bx[k] + w * bx[k + 1], pad(min(f - a, b - f)))
-                if f - a <= hold_after: box = _enclosing(box, _grown(bx[k], pad(f - a)))  # … or it stayed
-                if b - f <= hold_before: box = _enclosing(box, _grown(bx[k + 1], pad(b - f)))  # … or was there
+                if f - a <= hold_after:  # … or it stayed
+                    box = _enclosing(box, _grown(bx[k], pad(f - a)))
+                if b - f <= hold_before:  # … or was there already
+                    box = _enclosing(box, _grown(bx[k + 1], pad(b - f)))
                 rows[f].append((t.id, box, min(sc[k], sc[k + 1]), "bridged"))
-        moving = len(fr) >= 5  # a speed from fewer detections is mostly noise: hold those boxes still
+        moving = len(fr) >= 5  # a speed from fewer detections is mostly noise: hold still
         ahead = Track(t.id, list(t.frames), list(bx))
-        back = Track(t.id, [-f for f in t.frames[::-1]], list(bx[::-1]))  # the track played backwards
+        back = Track(t.id, [-f for f in t.frames[::-1]], list(bx[::-1]))  # played backwards
         for f in range(max(0, fr[0] - hold_before), fr[0]):  # it walked in, or stood there unseen
             b = _enclosing(back.predict(-f), bx[0]) if moving else bx[0]
             rows[f].append((t.id, _grown(b, pad(fr[0] - f)), sc[0], "held"))
-        for f in range(fr[-1] + 1, min(n_frames, fr[-1] + hold_after + 1)):  # it walked on, or stayed
+        end = min(n_frames, fr[-1] + hold_after + 1)
+        for f in range(fr[-1] + 1, end):  # it walked on, or stayed
             b = _enclosing(ahead.predict(f), bx[-1]) if moving else bx[-1]
             rows[f].append((t.id, _grown(b, pad(f - fr[-1])), sc[-1], "held"))
     out = []
@@ -303,14 +310,15 @@ def smooth(tracks: list[Track],  # from `link`
         r.sort(key=lambda x: x[0])
         xyxy = face_shaped(np.array([x[1] for x in r], np.float32).reshape(-1, 4), min_aspect)
         if size_wh is not None: xyxy = np.clip(xyxy, 0, [*size_wh, *size_wh]).astype(np.float32)
-        out.append(FrameBoxes(np.array([x[0] for x in r], int), xyxy, np.array([x[2] for x in r], np.float32),
+        out.append(FrameBoxes(np.array([x[0] for x in r], int), xyxy,
+                              np.array([x[2] for x in r], np.float32),
                               np.array([x[3] for x in r], dtype="<U8")))
     return out
 
-def track_faces(per_frame: list[Faces | None],  # detections per frame; None where the detector did not run
-                fps: float = 30.0,  # frames per second: gaps and holds are set in seconds through it
+def track_faces(per_frame: list[Faces | None],  # detections per frame; None where not detected
+                fps: float = 30.0,  # frames per second: gaps and holds are set in seconds
                 bridge_s: float = 1.5,  # longest gap bridged, in seconds
-                hold_before_s: float = 0.5,  # seconds a box is shown before a track's first detection
+                hold_before_s: float = 0.5,  # seconds shown before a track's first detection
                 hold_after_s: float = 0.5,  # seconds after its last
                 size_s: float = 0.5,  # seconds either side whose detections set a box's least size
                 method: str = "hungarian",  # matching: "hungarian" or "greedy"
@@ -322,5 +330,5 @@ def track_faces(per_frame: list[Faces | None],  # detections per frame; None whe
     tracks = link(per_frame, max_gap=max(round(bridge_s * fps), step), method=method,
                   speed_window=max(round(0.5 * fps), 2 * step))
     return smooth(tracks, len(per_frame), max(round(hold_before_s * fps), step - 1),
-                  max(round(hold_after_s * fps), step - 1), size_window=max(round(size_s * fps), step),
-                  size_wh=size_wh)
+                  max(round(hold_after_s * fps), step - 1),
+                  size_window=max(round(size_s * fps), step), size_wh=size_wh)

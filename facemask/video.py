@@ -199,7 +199,7 @@ def _write_json_atomic(data: dict, path: Path) -> Path:
 
 # %% ../nbs/12_video.ipynb #42d5d293
 class TrackMask:
-    "Wraps a mask so each track keeps its look: with `EmojiMask`, track i always gets the mask's choice for face i."
+    "Wraps a mask so each track keeps its look (with `EmojiMask`: track i gets the i-th emoji)."
     def __init__(self, mask,  # a mask object (see `facemask.pipeline.get_mask`)
                  n_tracks: int,  # how many track ids there are (ids run from 0)
                  people: dict[int, int] | None = None,  # track id → person: one emoji per person
@@ -212,7 +212,8 @@ class TrackMask:
 
     def look(self, track_id: int) -> int:
         "Which of the looks a track gets: its own, or its person's."
-        return int(track_id) if self.people is None else self.people.get(int(track_id), len(self.people) + track_id)
+        if self.people is None: return int(track_id)
+        return self.people.get(int(track_id), len(self.people) + int(track_id))
 
     def __call__(self, image_rgb: np.ndarray, boxes: FrameBoxes) -> np.ndarray:
         "The frame with every box covered."
@@ -225,10 +226,10 @@ class TrackMask:
 # %% ../nbs/12_video.ipynb #5ca027d0
 def track_descriptors(src: str | Path,  # the video
                       frames: list[FrameBoxes],  # its boxes per frame (from `track_faces`)
-                      per_track: int = 3,  # frames described per track: the largest, surest detections
+                      per_track: int = 3,  # frames described a track: its largest, surest
                       model: str = "large",  # landmark model (see `facemask.identity.embed`)
                      ) -> dict[int, list]:
-    "Each track's face descriptors (one `Embeddings` row per described frame), from one more pass over the video."
+    "Each track's face descriptors (an `Embeddings` row per frame described), from one more pass."
     from facemask.identity import embed
     best: dict[int, list] = {}
     for i, fb in enumerate(frames):
@@ -252,18 +253,19 @@ def kept_tracks(descriptors: dict[int, list],  # from `track_descriptors`
                 refs,  # `facemask.identity.References`: the people to keep
                 threshold: float | None = None,  # default `facemask.identity.KEEP_THRESHOLD`
                ) -> set[int]:
-    "Tracks to leave visible: every described frame matches a reference (and at least one was described)."
+    "Tracks to leave visible: every frame described (at least one) matches a reference."
     from facemask.identity import KEEP_THRESHOLD, match
     threshold = KEEP_THRESHOLD if threshold is None else threshold
     kept = set()
     for t, rows in descriptors.items():
         ok = [e for e in rows if e.ok.all()]
-        if ok and len(ok) == len(rows) and all(match(e, refs, threshold)[0].all() for e in ok): kept.add(t)
+        if ok and len(ok) == len(rows) and all(match(e, refs, threshold)[0].all() for e in ok):
+            kept.add(t)
     return kept
 
 def track_people(descriptors: dict[int, list],  # from `track_descriptors`
                 ) -> dict[int, int]:
-    "A person per track (0 for the most seen), grouping the tracks' mean descriptors with `identity.cluster`."
+    "A person per track (0: the most seen), grouping mean descriptors with `identity.cluster`."
     from facemask.identity import cluster
     ids = sorted(descriptors)
     if not ids: return {}
