@@ -22,7 +22,7 @@ __all__ = ['MATCHERS', 'covered_share', 'SceneFrame', 'synthetic_clip', 'match_g
 # %% ../nbs/11_tracking.ipynb #412699bd
 def covered_share(xyxy: np.ndarray,  # (N, 4) true face boxes
                   covered: np.ndarray,  # (H, W) bool: the pixels a mask replaced
-                  counts: np.ndarray | None = None,  # (H, W) bool: the pixels that count (e.g. not behind a pillar)
+                  counts: np.ndarray | None = None,  # (H, W) bool: pixels that count (in sight)
                  ) -> np.ndarray:
     "Share of each box's counted pixels that are covered; NaN for a box with no pixel that counts."
     h, w = covered.shape
@@ -38,7 +38,7 @@ def covered_share(xyxy: np.ndarray,  # (N, 4) true face boxes
 # %% ../nbs/11_tracking.ipynb #cd9b34a5
 @functools.cache
 def _actor_sprite(name: str) -> tuple[np.ndarray, np.ndarray]:
-    "A crop of a sample photo around its face, and the face's box in the crop (found once by the `auto` detector)."
+    "A crop of a sample photo around its face, and the face's box in it (by the `auto` detector)."
     from facemask.pipeline import get_detector
     rgb = sample_image(name)
     f = get_detector("auto")(rgb)
@@ -53,10 +53,10 @@ class SceneFrame:
     "One frame of `synthetic_clip` with the truth about its faces."
     rgb: np.ndarray = field(repr=False)  # (H, W, 3) uint8
     xyxy: np.ndarray     # (N, 4) float32 true face boxes
-    visible: np.ndarray  # (N,) share of each box that can be seen (not behind the pillar or another face)
+    visible: np.ndarray  # (N,) share of each box in sight (not behind the pillar or another face)
     hard: np.ndarray     # (N,) bool: blurred or turned away, so a per-frame detector may miss it
     occluder_x: tuple[int, int]  # left and right edge of the pillar
-    owner: np.ndarray = field(repr=False)  # (H, W) int8: which face's photo each pixel shows (-1: none)
+    owner: np.ndarray = field(repr=False)  # (H, W) int8: the face each pixel shows (-1: none)
 
 def _ramp(u, pts):
     "Piecewise-linear value at time `u` (0–1) through the (time, value) points `pts`."
@@ -67,15 +67,18 @@ def synthetic_clip(n_frames: int = 120,  # frames to make
                    size_wh: tuple[int, int] = (640, 360),  # frame size
                    seed: int = 0,  # background texture
                   ):
-    "Frames of a made-up clip: two sample faces walk across, grow, pass behind a pillar, blur and turn away."
+    "A made-up clip: two sample faces walk across, grow, pass behind a pillar, blur and turn away."
     w, h = size_wh
     rng = np.random.default_rng(seed)
-    light = rng.uniform(70, 190, (9, 16, 1)) * np.float32([1.0, 0.95, 0.85])  # soft, warm-grey patches: no faces
-    bg = np.clip(cv2.resize(light.astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC), 0, 255).astype(np.uint8)
+    light = rng.uniform(70, 190, (9, 16, 1)) * np.float32([1.0, 0.95, 0.85])  # warm-grey patches
+    big = cv2.resize(light.astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    bg = np.clip(big, 0, 255).astype(np.uint8)
     ox = (int(0.70 * w), int(0.77 * w))
-    actors = [  # (sample, centre x, centre y, face height as a share of the frame, blurred at, turned at)
-        ("astronaut", [(0, 0.12), (1, 0.88)], [(0, 0.45), (1, 0.55)], [(0, 0.14), (1, 0.34)], (0.55, 0.63), None),
-        ("grace_hopper", [(0, 0.85), (1, 0.25)], [(0, 0.30), (1, 0.40)], [(0, 0.22), (1, 0.16)], None, (0.35, 0.45)),
+    actors = [  # (sample, centre x, centre y, face height / frame height, blurred at, turned at)
+        ("astronaut", [(0, 0.12), (1, 0.88)], [(0, 0.45), (1, 0.55)], [(0, 0.14), (1, 0.34)],
+         (0.55, 0.63), None),
+        ("grace_hopper", [(0, 0.85), (1, 0.25)], [(0, 0.30), (1, 0.40)], [(0, 0.22), (1, 0.16)],
+         None, (0.35, 0.45)),
     ]
     for i in range(n_frames):
         u = i / max(1, n_frames - 1)
@@ -84,24 +87,26 @@ def synthetic_clip(n_frames: int = 120,  # frames to make
         boxes, hard = [], []
         for name, xs, ys, hs, blur_at, turn_at in actors:
             sprite, fbox = _actor_sprite(name)
-            k = _ramp(u, hs) * h / (fbox[3] - fbox[1])  # sprite scale that gives the face its height
-            sx = k * (0.35 if turn_at and turn_at[0] <= u < turn_at[1] else 1.0)  # turned: squeezed sideways
+            k = _ramp(u, hs) * h / (fbox[3] - fbox[1])  # the sprite scale for this face height
+            sx = k * (0.35 if turn_at and turn_at[0] <= u < turn_at[1] else 1.0)  # turned: squeezed
             sw, sh = max(2, round(sprite.shape[1] * sx)), max(2, round(sprite.shape[0] * k))
             im = cv2.resize(sprite, (sw, sh), interpolation=cv2.INTER_AREA)
             blurred = blur_at is not None and blur_at[0] <= u < blur_at[1]
             if blurred: im = cv2.GaussianBlur(im, (0, 0), max(2.0, 0.12 * sh))
-            fx, fy = (fbox[0] + fbox[2]) / 2 * sx, (fbox[1] + fbox[3]) / 2 * k  # face centre in the scaled sprite
+            fx, fy = (fbox[0] + fbox[2]) / 2 * sx, (fbox[1] + fbox[3]) / 2 * k  # face centre
             x0, y0 = round(_ramp(u, xs) * w - fx), round(_ramp(u, ys) * h - fy)
             cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(w, x0 + sw), min(h, y0 + sh)
             if cx1 > cx0 and cy1 > cy0:
                 rgb[cy0:cy1, cx0:cx1] = im[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]
                 owner[cy0:cy1, cx0:cx1] = len(boxes)
-            boxes.append(np.float32([x0 + fbox[0] * sx, y0 + fbox[1] * k, x0 + fbox[2] * sx, y0 + fbox[3] * k]))
+            boxes.append(np.float32([x0 + fbox[0] * sx, y0 + fbox[1] * k,
+                                     x0 + fbox[2] * sx, y0 + fbox[3] * k]))
             hard.append(blurred or sx != k)
         rgb[:, ox[0]:ox[1]] = (90, 80, 70)  # the pillar, in front of everyone
         owner[:, ox[0]:ox[1]] = -1
         xyxy = np.array(boxes, np.float32)
-        vis = np.array([np.nan_to_num(covered_share(b[None], owner == j)[0]) for j, b in enumerate(xyxy)], np.float32)
+        vis = np.array([np.nan_to_num(covered_share(b[None], owner == j)[0])
+                        for j, b in enumerate(xyxy)], np.float32)
         yield SceneFrame(rgb, xyxy, vis, np.array(hard), ox, owner)
 
 # %% ../nbs/11_tracking.ipynb #4f10b0b9
@@ -122,7 +127,7 @@ def match_greedy(iou: np.ndarray,  # (tracks, detections) overlaps
 def match_hungarian(iou: np.ndarray,  # (tracks, detections) overlaps
                     min_iou: float = 0.1,  # pairs overlapping less than this never match
                    ) -> list[tuple[int, int]]:
-    "Pairs (track, detection) with the largest total overlap (the assignment problem), each used once."
+    "Pairs (track, detection) with the largest total overlap (the assignment problem)."
     from scipy.optimize import linear_sum_assignment
     if iou.size == 0: return []
     cost = np.where(iou >= min_iou, -iou, 0.0)  # a pair below `min_iou` is worth nothing
@@ -190,7 +195,7 @@ class IouTracker:
     def update(self, frame: int,  # index of this frame; increasing from call to call
                faces: Faces,  # the detections in this frame
               ) -> np.ndarray:
-        "Track ids of this frame's faces: sure ones matched first, then unsure ones; new ids for the rest."
+        "Track ids of this frame's faces (sure ones matched first, then unsure ones; the rest new)."
         live = [t for t in self.tracks if frame - t.last <= self.max_gap + 1]
         ids = np.full(len(faces), -1, int)
         if live and len(faces):

@@ -27,28 +27,31 @@ __all__ = ['MAX_VIDEO_PIXELS', 'MP4_AUDIO', 'write_clip', 'VideoInfo', 'probe_vi
 def write_clip(path: str | Path,  # the .mp4 (or .mkv, .mov) to write
                frames,  # iterable of (H, W, 3) uint8 RGB frames
                fps: float = 30,  # frame rate (ignored where `pts_s` is given)
-               pts_s: list[float] | None = None,  # each frame's time in seconds, for a variable frame rate
+               pts_s: list[float] | None = None,  # each frame's time (s), for a variable frame rate
                tone_s: float | None = None,  # add a 440 Hz tone this long, as the sound track
-               rotation: int = 0,  # store the frames turned by this (clockwise) and tag them to display upright
-               metadata: dict | None = None,  # container tags, e.g. {"location": "+48.8584+002.2945/"}
+               rotation: int = 0,  # store frames turned by this (clockwise), tagged to show upright
+               metadata: dict | None = None,  # tags, e.g. {"location": "+48.8584+002.2945/"}
                audio_codec: str = "aac",  # codec of the tone
               ) -> Path:
     "Write a small test clip with PyAV: frames, optional sound, rotation and tags."
     import av
     path = Path(path)
     tb = Fraction(1, 90000)
-    out = av.open(str(path), "w", options={"movflags": "use_metadata_tags"} if path.suffix in (".mp4", ".mov") else {})
+    tags = {"movflags": "use_metadata_tags"} if path.suffix in (".mp4", ".mov") else {}
+    out = av.open(str(path), "w", options=tags)
     out.metadata.update(metadata or {})
     vo = None
     for i, rgb in enumerate(frames):
         k = int(rotation // 90) % 4
-        stored = np.ascontiguousarray(np.rot90(rgb, -k))  # turned clockwise; the tag turns it back for display
+        stored = np.ascontiguousarray(np.rot90(rgb, -k))  # turned; the tag turns it back
         if vo is None:
-            vo = out.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001), options={"crf": "18"})
+            rate = Fraction(fps).limit_denominator(1001)
+            vo = out.add_stream("libx264", rate=rate, options={"crf": "18"})
             vo.height, vo.width = stored.shape[:2]
             vo.pix_fmt, vo.time_base, vo.codec_context.time_base = "yuv420p", tb, tb
             if k: vo.set_display_rotation(k * 90)
-            ao = out.add_stream(audio_codec, rate=48000, layout="mono") if tone_s else None  # every stream before the first packet
+            # every stream is added before the first packet
+            ao = out.add_stream(audio_codec, rate=48000, layout="mono") if tone_s else None
         f = av.VideoFrame.from_ndarray(stored, format="rgb24")
         f.pts, f.time_base = round((pts_s[i] if pts_s is not None else i / fps) * 90000), tb
         out.mux(vo.encode(f))
@@ -67,30 +70,31 @@ def write_clip(path: str | Path,  # the .mp4 (or .mkv, .mov) to write
 
 # %% ../nbs/12_video.ipynb #842458c4
 MAX_VIDEO_PIXELS = 3840 * 2160  # refuse videos larger than 4K UHD (8.3 megapixels a frame)
-MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}  # audio codecs an MP4 file can hold as they are
+MP4_AUDIO = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}  # audio an MP4 can hold as it is
 
 @dataclass
 class VideoInfo:
     "What a video holds, read from its headers."
     name: str                 # the path, for messages
     size_wh: tuple[int, int]  # upright frame size (after rotation)
-    rotation: int             # degrees the stored frames are turned counterclockwise for display (0, 90, 180, 270)
+    rotation: int             # degrees stored frames turn counterclockwise for display (0–270)
     n_frames: int             # frames in the video stream (0 if the container does not say)
     fps: float                # average frame rate
     duration_s: float         # length of the video stream in seconds
     codec: str                # video codec
     audio: str | None         # audio codec, or None without sound
-    metadata: dict = field(default_factory=dict, repr=False)  # container tags (may hold the recording place!)
+    metadata: dict = field(default_factory=dict, repr=False)  # tags (may hold the place!)
 
 def _open(path: str | Path):
-    "The open PyAV container and its video stream; `FacemaskError` for anything that is not a readable video."
+    "The open PyAV container and its video stream; `FacemaskError` for anything else."
     import av
     p = Path(path)
     if not p.exists(): raise FacemaskError(f"{p}: no such file")
     if p.is_dir(): raise FacemaskError(f"{p}: is a folder, not a video")
     if p.stat().st_size == 0: raise FacemaskError(f"{p}: the file is empty")
     try: c = av.open(str(p))
-    except av.error.FFmpegError as e: raise FacemaskError(f"{p}: not a video facemask can read ({e.strerror or e})") from None
+    except av.error.FFmpegError as e:
+        raise FacemaskError(f"{p}: not a video facemask can read ({e.strerror or e})") from None
     if not c.streams.video:
         c.close()
         raise FacemaskError(f"{p}: has no video stream")
@@ -107,18 +111,19 @@ def _open(path: str | Path):
 
 def probe_video(path: str | Path,  # a video file
                ) -> VideoInfo:
-    "Read a video's size, rotation, frame count, rate, duration, codecs and tags; `FacemaskError` if it can't."
+    "A video's size, rotation, frame count, rate, duration, codecs and tags; else `FacemaskError`."
     c, vs = _open(path)
     try:
         first = next(c.decode(vs), None)
-        if first is None: raise FacemaskError(f"{path}: has no frames it can decode (truncated or corrupt)")
+        if first is None:
+            raise FacemaskError(f"{path}: has no frames it can decode (truncated or corrupt)")
         rot = int(round((first.rotation or 0) / 90)) % 4 * 90
         w, h = (vs.height, vs.width) if rot in (90, 270) else (vs.width, vs.height)
         dur = float(vs.duration * vs.time_base) if vs.duration else (c.duration or 0) / 1e6
         rate = vs.average_rate or vs.guessed_rate or 0
         audio = c.streams.audio[0].codec_context.name if c.streams.audio else None
-        return VideoInfo(str(path), (w, h), rot, vs.frames, float(rate), dur, vs.codec_context.name, audio,
-                         dict(c.metadata))
+        return VideoInfo(str(path), (w, h), rot, vs.frames, float(rate), dur, vs.codec_context.name,
+                         audio, dict(c.metadata))
     except FacemaskError: raise
     except Exception as e: raise FacemaskError(f"{path}: cannot be decoded ({e})") from None
     finally: c.close()
@@ -133,7 +138,7 @@ def upright(rgb: np.ndarray,  # a decoded frame
 
 def read_frames(path: str | Path,  # a video file
                ) -> Iterator[tuple[int, np.ndarray]]:
-    "Each frame's presentation time (in the stream's time base) and upright RGB pixels, one at a time."
+    "Each frame's time (in the stream's time base) and upright RGB pixels, one at a time."
     import av
     c, vs = _open(path)
     vs.thread_type = "AUTO"
@@ -143,24 +148,26 @@ def read_frames(path: str | Path,  # a video file
             n += 1
             yield frame.pts, upright(frame.to_ndarray(format="rgb24"), frame.rotation or 0)
     except av.error.FFmpegError as e:
-        raise FacemaskError(f"{path}: the video is truncated or corrupt after frame {n} ({e.strerror or e})") from None
+        why = e.strerror or e
+        raise FacemaskError(f"{path}: the video is truncated or corrupt after frame {n} ({why})") \
+            from None
     finally: c.close()
     if n == 0: raise FacemaskError(f"{path}: has no frames it can decode (truncated or corrupt)")
     if expected and n < expected:
-        raise FacemaskError(f"{path}: the video is truncated: {n} of its {expected} frames could be decoded")
+        raise FacemaskError(f"{path}: the video is truncated: {n} of its {expected} frames decode")
 
 # %% ../nbs/12_video.ipynb #89057a43
 def detect_frames(path: str | Path,  # a video file
                   detector,  # a detector object (see `facemask.pipeline.get_detector`)
                   detect_every: int = 1,  # run the detector on every k-th frame only
-                  progress: Callable[[int], None] | None = None,  # called with the number of frames done
+                  progress: Callable[[int], None] | None = None,  # called with the frames done
                  ) -> list[Faces | None]:
-    "The detector's faces in every k-th frame (None for the frames in between), streaming the video."
+    "The detector's faces in every k-th frame (None in between), streaming the video."
     out: list[Faces | None] = []
     for i, (_, rgb) in enumerate(read_frames(path)):
         if i % detect_every == 0:
             f = detector(rgb)
-            out.append(Faces(f.xyxy, f.scores, detector=f.detector))  # without the frame: memory stays flat
+            out.append(Faces(f.xyxy, f.scores, detector=f.detector))  # no pixels: flat memory
         else: out.append(None)
         if progress: progress(i + 1)
     return out
@@ -169,15 +176,17 @@ def detect_frames(path: str | Path,  # a video file
 def tracks_to_json(frames: list[FrameBoxes],  # the boxes to cover per frame
                    info: VideoInfo,  # the video they belong to
                   ) -> dict:
-    "A JSON-ready record of the boxes per frame: `frames[i]` lists `[track_id, x1, y1, x2, y2, score, kind]`."
-    return {"video": Path(info.name).name, "size_wh": list(info.size_wh), "n_frames": len(frames), "fps": info.fps,
-            "frames": [[[int(i), *[round(float(v), 1) for v in b], round(float(s), 3), str(k)]
-                        for i, b, s, k in zip(fb.ids, fb.xyxy, fb.scores, fb.kind)] for fb in frames]}
+    "The boxes per frame as JSON-ready data: `frames[i]` lists `[id, x1, y1, x2, y2, score, kind]`."
+    row = lambda i, b, s, k: [int(i), *[round(float(v), 1) for v in b], round(float(s), 3), str(k)]
+    return {"video": Path(info.name).name, "size_wh": list(info.size_wh), "n_frames": len(frames),
+            "fps": info.fps,
+            "frames": [[row(*r) for r in zip(fb.ids, fb.xyxy, fb.scores, fb.kind)]
+                       for fb in frames]}
 
 def tracks_from_json(data: dict,  # as written by `tracks_to_json`, perhaps edited by a person
                      name: str = "tracks JSON",  # the file, for messages
                     ) -> list[FrameBoxes]:
-    "The boxes per frame from a (possibly hand-edited) tracks record; `FacemaskError` if it is malformed."
+    "The boxes per frame from a (maybe hand-edited) tracks record; `FacemaskError` if malformed."
     try:
         out = []
         for rows in data["frames"]:
@@ -188,7 +197,8 @@ def tracks_from_json(data: dict,  # as written by `tracks_to_json`, perhaps edit
             out.append(FrameBoxes(ids, xyxy, scores, kind))
         return out
     except (KeyError, TypeError, ValueError, IndexError) as e:
-        raise FacemaskError(f"{name}: not a facemask tracks file (frames of [id, x1, y1, x2, y2, score]; {e})") from None
+        raise FacemaskError(f"{name}: not a facemask tracks file "
+                            f"(frames of [id, x1, y1, x2, y2, score]; {e})") from None
 
 def _write_json_atomic(data: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -291,18 +301,19 @@ def render_video(src: str | Path,  # the input video
                  dst: str | Path,  # the .mp4 to write (through a temporary file beside it)
                  frames: list[FrameBoxes],  # boxes to cover in each frame
                  mask,  # a mask object
-                 audio: str = "keep",  # "keep" the sound (copied, or re-encoded to AAC) or "drop" it
-                 keep_metadata: bool = False,  # copy the container's tags (place, camera) into the output
+                 audio: str = "keep",  # "keep" the sound (copied, or re-encoded to AAC) or "drop"
+                 keep_metadata: bool = False,  # copy the tags (place, camera) into the output
                  crf: int = 20,  # H.264 quality: lower is better and bigger (18–28 is sensible)
                  preset: str = "veryfast",  # x264 speed preset
-                 progress: Callable[[int], None] | None = None,  # called with the number of frames written
-                 people: dict[int, int] | None = None,  # track id → person, for one emoji per person
+                 progress: Callable[[int], None] | None = None,  # called with the frames written
+                 people: dict[int, int] | None = None,  # track id → person: an emoji each
                 ) -> str:
-    "Write the masked video as H.264 MP4 with the input's frame times; returns what happened to the sound."
+    "Write the masked video as H.264 MP4 with the input's frame times; what happened to the sound."
     import av
     if audio not in ("keep", "drop"): raise FacemaskError(f"audio={audio!r}: use 'keep' or 'drop'")
     src, dst = Path(src), Path(dst)
-    track_mask = TrackMask(mask, max((int(fb.ids.max()) + 1 for fb in frames if len(fb)), default=0), people)
+    n_tracks = max((int(fb.ids.max()) + 1 for fb in frames if len(fb)), default=0)
+    track_mask = TrackMask(mask, n_tracks, people)
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.stem}.", suffix=".part.mp4")
     os.close(fd)
@@ -312,23 +323,28 @@ def render_video(src: str | Path,  # the input video
         vs.thread_type = "AUTO"
         a_in = inp.streams.audio[0] if inp.streams.audio and audio == "keep" else None
         if inp.streams.audio and audio == "drop": sound = "dropped"
-        out = av.open(tmp, "w", format="mp4", options={"movflags": "use_metadata_tags"} if keep_metadata else {})
-        if keep_metadata: out.metadata.update({k: v for k, v in inp.metadata.items() if k not in ("encoder",)})
+        tags = {"movflags": "use_metadata_tags"} if keep_metadata else {}
+        out = av.open(tmp, "w", format="mp4", options=tags)
+        if keep_metadata:
+            out.metadata.update({k: v for k, v in inp.metadata.items() if k != "encoder"})
         w, h = probe_video(src).size_wh
         vo = out.add_stream("libx264", rate=vs.average_rate or vs.guessed_rate or 30,
                             options={"crf": str(crf), "preset": preset})
         vo.width, vo.height = w, h
         vo.pix_fmt = "yuv420p" if w % 2 == 0 and h % 2 == 0 else "yuv444p"  # 4:2:0 needs even sizes
-        vo.time_base = vo.codec_context.time_base = vs.time_base  # frame times pass through unchanged
+        vo.time_base = vo.codec_context.time_base = vs.time_base  # frame times pass through
         resampler, a_out = None, None
         if a_in is not None:  # every stream is added before the first packet is written
             if a_in.codec_context.name in MP4_AUDIO:
-                a_out, sound = out.add_stream_from_template(a_in), f"copied ({a_in.codec_context.name})"
+                a_out = out.add_stream_from_template(a_in)
+                sound = f"copied ({a_in.codec_context.name})"
             else:
                 channels = a_in.codec_context.layout.nb_channels if a_in.codec_context.layout else 2
                 layout = {1: "mono", 2: "stereo"}.get(channels, a_in.codec_context.layout.name)
-                a_out = out.add_stream("aac", rate=a_in.codec_context.sample_rate or 48000, layout=layout)
-                resampler = av.AudioResampler("fltp", layout, a_out.rate, frame_size=1024)  # AAC takes 1024 at a time
+                rate = a_in.codec_context.sample_rate or 48000
+                a_out = out.add_stream("aac", rate=rate, layout=layout)
+                # AAC takes 1024 samples at a time
+                resampler = av.AudioResampler("fltp", layout, a_out.rate, frame_size=1024)
                 sound = f"re-encoded ({a_in.codec_context.name} to aac)"
             if not keep_metadata: a_out.metadata.clear()
         streams = [vs] + ([a_in] if a_in is not None else [])
@@ -347,11 +363,12 @@ def render_video(src: str | Path,  # the input video
             for frame in packet.decode():
                 rgb = upright(frame.to_ndarray(format="rgb24"), frame.rotation or 0)
                 boxes = frames[i] if i < len(frames) else None
-                if boxes is None: raise FacemaskError(f"{src}: has more frames than the {len(frames)} boxes were made for")
+                if boxes is None:
+                    raise FacemaskError(f"{src}: more frames than the {len(frames)} boxes made")
                 new = av.VideoFrame.from_ndarray(track_mask(rgb, boxes), format="rgb24")
                 new.pts, new.time_base = frame.pts, frame.time_base
                 durations[frame.pts] = frame.duration
-                for packet in vo.encode(new):  # each frame keeps its own duration: the last one sets the length
+                for packet in vo.encode(new):  # each frame keeps its duration
                     packet.duration = durations.pop(packet.pts, packet.duration)
                     out.mux(packet)
                 i += 1
@@ -364,7 +381,8 @@ def render_video(src: str | Path,  # the input video
             for rf in resampler.resample(None): out.mux(a_out.encode(rf))
             out.mux(a_out.encode())
         out.close()
-        if i != len(frames): raise FacemaskError(f"{src}: {i} frames decoded, but the boxes are for {len(frames)} frames")
+        if i != len(frames):
+            raise FacemaskError(f"{src}: {i} frames decoded, but the boxes are for {len(frames)}")
         os.replace(tmp, dst)
     except BaseException as e:
         if out is not None:
@@ -372,14 +390,16 @@ def render_video(src: str | Path,  # the input video
             except Exception: pass
         Path(tmp).unlink(missing_ok=True)
         if isinstance(e, av.error.FFmpegError):
-            raise FacemaskError(f"{src}: the video is truncated or corrupt ({e.strerror or e})") from None
+            why = e.strerror or e
+            raise FacemaskError(f"{src}: the video is truncated or corrupt ({why})") from None
         raise
     finally: inp.close()
     return sound
 
 # %% ../nbs/12_video.ipynb #f5f51ab6
 def _people_notes(kept: set[int], n_tracks: int, per_person: bool) -> list[str]:
-    notes = [f"{len(kept)} of {n_tracks} tracks kept visible (they match a --keep photo)"] if kept else []
+    notes = [f"{len(kept)} of {n_tracks} tracks kept visible (they match a --keep photo)"] if kept \
+        else []
     return notes + (["one emoji per person within this video"] if per_person else [])
 
 @dataclass
@@ -400,30 +420,32 @@ def anonymize_video(src: str | Path,  # the input video
                     detector="auto",  # a name from `DETECTORS` or a detector object
                     mask="emoji",  # a name from `MASKS` or a mask object
                     *,
-                    detect_every: int = 1,  # detect on every k-th frame and track in between (faster, may miss)
+                    detect_every: int = 1,  # detect every k-th frame only (faster, may miss)
                     audio: str = "keep",  # "keep" or "drop" the sound (voices are not anonymized!)
-                    keep_metadata: bool = False,  # keep the container's tags: recording place, camera
+                    keep_metadata: bool = False,  # keep the tags: recording place, camera
                     json_path: str | Path | None = None,  # also write the boxes per frame here
-                    from_json: str | Path | None = None,  # render these (edited) boxes instead of detecting
-                    method: str = "hungarian",  # matching detections to tracks: "hungarian" or "greedy"
-                    progress: Callable[[str, int, int], None] | None = None,  # called with (stage, done, total)
+                    from_json: str | Path | None = None,  # render these boxes; no detection
+                    method: str = "hungarian",  # matching: "hungarian" or "greedy"
+                    progress: Callable[[str, int, int], None] | None = None,  # (stage, done, total)
                     keep=None,  # `facemask.identity.References`: people to leave visible
-                    keep_threshold: float | None = None,  # default `facemask.identity.KEEP_THRESHOLD`
+                    keep_threshold: float | None = None,  # default `identity.KEEP_THRESHOLD`
                     per_person: bool = False,  # one emoji per person (with an emoji mask)
                    ) -> VideoResult:
-    "Cover every face in every frame of a video: detect, track, smooth, then write an H.264 MP4 with its sound."
+    "Cover every face in every frame: detect, track, smooth, write an H.264 MP4 with its sound."
     from facemask.pipeline import get_detector, get_mask
     t0 = time.perf_counter()
     src, dst = Path(src), Path(dst)
     if detect_every < 1: raise FacemaskError(f"detect_every={detect_every}: must be at least 1")
-    if src.resolve() == dst.resolve(): raise FacemaskError(f"{dst}: would overwrite the input; choose another output")
+    if src.resolve() == dst.resolve():
+        raise FacemaskError(f"{dst}: would overwrite the input; choose another output")
     info = probe_video(src)
     total = info.n_frames
-    step = (lambda stage: (lambda n: progress(stage, n, total))) if progress else (lambda stage: None)
+    step = lambda stage: (lambda n: progress(stage, n, total)) if progress else None
     if from_json is not None:
         p = Path(from_json)
         try: data = json.loads(p.read_text())
-        except (OSError, ValueError) as e: raise FacemaskError(f"{p}: cannot read the tracks JSON ({e})") from None
+        except (OSError, ValueError) as e:
+            raise FacemaskError(f"{p}: cannot read the tracks JSON ({e})") from None
         frames = tracks_from_json(data, str(p))
         n_det = sum(int((fb.kind == "detected").sum()) for fb in frames)
     else:
@@ -434,15 +456,18 @@ def anonymize_video(src: str | Path,  # the input video
     m = get_mask(mask) if isinstance(mask, str) else mask
     n_all = len({int(i) for fb in frames for i in fb.ids})
     frames, kept, people = _identify(src, frames, m, keep, keep_threshold, per_person)
-    sound = render_video(src, dst, frames, m, audio, keep_metadata, progress=step("write"), people=people)
-    if json_path is not None and from_json is None: _write_json_atomic(tracks_to_json(frames, info), Path(json_path))
+    sound = render_video(src, dst, frames, m, audio, keep_metadata, progress=step("write"),
+                         people=people)
+    if json_path is not None and from_json is None:
+        _write_json_atomic(tracks_to_json(frames, info), Path(json_path))
     notes = [f"rotated upright ({info.rotation}°)"] if info.rotation else []
     notes += _people_notes(kept, n_all, per_person)
-    return VideoResult(src, dst, len(frames), n_all, n_det, sound, time.perf_counter() - t0, notes, sorted(kept))
+    seconds = time.perf_counter() - t0
+    return VideoResult(src, dst, len(frames), n_all, n_det, sound, seconds, notes, sorted(kept))
 
 # %% ../nbs/12_video.ipynb #794fd4d3
 def _tracks_for(data: dict, key: str, name: str) -> dict:
-    "The tracks record of one video from a file holding either that record or a report of several files."
+    "One video's tracks record, from a file holding that record or a report of several files."
     if "frames" in data: return data
     if isinstance(data.get(key), dict) and "frames" in data[key]: return data[key]
     raise FacemaskError(f"{name}: holds no tracks for {key}")
@@ -453,13 +478,13 @@ def video_job(job,  # a `facemask.pipeline.Job` whose `kind` is "video"
               keep_metadata: bool = False,  # keep the container's tags
               audio: str = "keep",  # "keep" or "drop"
               detect_every: int = 1,  # detect on every k-th frame
-              from_json: str | Path | None = None,  # a tracks file (or a `--json` report) to render instead of detecting
-              progress: Callable[[str, int, int], None] | None = None,  # (stage, frames done, frames in all)
+              from_json: str | Path | None = None,  # tracks file or `--json` report to render
+              progress: Callable[[str, int, int], None] | None = None,  # (stage, done, in all)
               keep=None,  # `facemask.identity.References`: people to leave visible
-              keep_threshold: float | None = None,  # default `facemask.identity.KEEP_THRESHOLD`
+              keep_threshold: float | None = None,  # default `identity.KEEP_THRESHOLD`
               per_person: bool = False,  # one emoji per person (with an emoji mask)
              ):
-    "Run one video of a pipeline plan: a `FileResult` with the tracks record in `tracks` and the `VideoResult` in `video`."
+    "Run one video of a plan: a `FileResult`, tracks record in `tracks`, `VideoResult` in `video`."
     from facemask.pipeline import FileResult
     t0 = time.perf_counter()
     res = FileResult(job.key, job.src, notes=list(getattr(job, "notes", [])))
@@ -469,7 +494,8 @@ def video_job(job,  # a `facemask.pipeline.Job` whose `kind` is "video"
         if from_json is not None:
             p = Path(from_json)
             try: data = json.loads(p.read_text())
-            except (OSError, ValueError) as e: raise FacemaskError(f"{p}: cannot read the tracks JSON ({e})") from None
+            except (OSError, ValueError) as e:
+                raise FacemaskError(f"{p}: cannot read the tracks JSON ({e})") from None
             frames = tracks_from_json(_tracks_for(data, job.key, str(p)), str(p))
             n_det = sum(int((fb.kind == "detected").sum()) for fb in frames)
         else:
@@ -480,10 +506,11 @@ def video_job(job,  # a `facemask.pipeline.Job` whose `kind` is "video"
         sound, ids = "not written", {int(i) for fb in frames for i in fb.ids}
         kept: set[int] = set()
         if mask is not None:
-            frames, kept, people = _identify(job.src, frames, mask, keep, keep_threshold, per_person)
+            frames, kept, people = _identify(job.src, frames, mask, keep, keep_threshold,
+                                             per_person)
             step = (lambda n: progress("write", n, info.n_frames)) if progress else None
-            sound = render_video(job.src, job.dst, frames, mask, audio, keep_metadata, progress=step,
-                                 people=people)
+            sound = render_video(job.src, job.dst, frames, mask, audio, keep_metadata,
+                                 progress=step, people=people)
             res.dst = job.dst
         res.tracks = tracks_to_json(frames, info)
         notes = [f"rotated upright ({info.rotation}°)"] if info.rotation else []
@@ -493,7 +520,8 @@ def video_job(job,  # a `facemask.pipeline.Job` whose `kind` is "video"
         res.notes += res.video.notes
     except FacemaskError as e: res.error = str(e)
     except MemoryError: res.error = f"{job.src}: not enough memory to process it"
-    except Exception as e: res.error = " ".join(f"{job.src}: failed ({type(e).__name__}: {e})".split())
+    except Exception as e:
+        res.error = " ".join(f"{job.src}: failed ({type(e).__name__}: {e})".split())
     res.seconds = time.perf_counter() - t0
     if getattr(res, "video", None) is not None: res.video.seconds = res.seconds
     return res
