@@ -43,11 +43,13 @@ def load_simple(folder: str | Path,  # a folder with photos and `annotations.jso
     ann = folder / "annotations.json"
     try: entries = json.loads(ann.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise FacemaskError(f"{ann}: no such file (a dataset folder needs annotations.json)") from None
+        raise FacemaskError(f"{ann}: no such file (a dataset folder needs annotations.json)") \
+            from None
     except ValueError as e: raise FacemaskError(f"{ann}: not valid JSON ({e})") from None
     try:
         return [Annotated(folder / e["image"], (int(e["width"]), int(e["height"])),
-                          _xywh_to_xyxy(e["faces"]), _xywh_to_xyxy(e.get("ignore", []))) for e in entries]
+                          _xywh_to_xyxy(e["faces"]), _xywh_to_xyxy(e.get("ignore", [])))
+                for e in entries]
     except (KeyError, TypeError, ValueError) as e:
         raise FacemaskError(f"{ann}: an entry lacks image/width/height/faces ({e!r})") from None
 
@@ -62,7 +64,8 @@ def load_wider(gt_txt: str | Path,  # WIDER's `wider_face_val_bbx_gt.txt` (or th
         while i < len(lines) and lines[i].strip():
             name, n = lines[i].strip(), int(lines[i + 1])
             i += 2
-            rows = np.array([[float(v) for v in lines[i + k].split()[:8]] for k in range(max(n, 1))]).reshape(-1, 8)
+            rows = [[float(v) for v in lines[i + k].split()[:8]] for k in range(max(n, 1))]
+            rows = np.array(rows).reshape(-1, 8)
             i += max(n, 1)  # an image with no face still has one line of zeros
             rows = rows[:n][(rows[:n, 2] > 0) & (rows[:n, 3] > 0)]
             path = Path(images) / name
@@ -75,28 +78,31 @@ def load_wider(gt_txt: str | Path,  # WIDER's `wider_face_val_bbx_gt.txt` (or th
         raise FacemaskError(f"{e.filename}: listed in {gt_txt} but missing") from None
     return out
 
-def load_dataset(path: str | Path,  # a simple-layout folder, a WIDER `*_bbx_gt.txt`, or a folder holding one
+def load_dataset(path: str | Path,  # a simple-layout folder, a WIDER `*_bbx_gt.txt` or its folder
                 ) -> list[Annotated]:
     "Read an annotated dataset in either layout."
     p = Path(path)
     if not p.exists(): raise FacemaskError(f"{p}: no such dataset folder")
     if p.is_file() and p.name.endswith("_bbx_gt.txt"):
-        return load_wider(p, p.parent.parent / "images" if (p.parent.parent / "images").is_dir() else p.parent / "images")
+        up = p.parent.parent / "images"
+        return load_wider(p, up if up.is_dir() else p.parent / "images")
     if (p / "annotations.json").is_file(): return load_simple(p)
     gts = sorted(p.rglob("wider_face_*_bbx_gt.txt"))
     if gts:
         return load_wider(gts[0],
-                          next((d for d in [p / "images", p / "WIDER_val" / "images"] if d.is_dir()), p / "images"))
+                          next((d for d in [p / "images", p / "WIDER_val" / "images"] if d.is_dir()),
+                               p / "images"))
     raise FacemaskError(f"{p}: neither annotations.json nor a WIDER wider_face_*_bbx_gt.txt found")
 
-def dev_dataset(path: str | Path | None = None,  # explicit folder; default $FACEMASK_DATA or ../shared/data/faces-dev
+def dev_dataset(path: str | Path | None = None,  # a folder; default $FACEMASK_DATA or ../shared/data/faces-dev
                ) -> Path | None:
     "The team's evaluation folder (faces-dev) if it is present, else None."
     if path is None: path = os.environ.get("FACEMASK_DATA")
     import facemask
     # the working folder, and the checkout facemask runs from
     starts = [Path.cwd(), Path(facemask.__file__).resolve()]
-    cands = [Path(path)] if path else [b / "shared" / "data" / "faces-dev" for a in starts for b in a.parents]
+    beside = [b / "shared" / "data" / "faces-dev" for a in starts for b in a.parents]
+    cands = [Path(path)] if path else beside
     return next((c for c in cands if (c / "annotations.json").is_file()), None)
 
 # %% ../nbs/07_evaluate.ipynb #64547ed9
@@ -108,11 +114,13 @@ def match_image(det_xyxy: np.ndarray,  # (D, 4) detections
                 ignore_xyxy: np.ndarray | None = None,  # (M, 4) ignore boxes
                 iou: float = IOU_MATCH,  # IoU needed for a match
                ) -> tuple[np.ndarray, np.ndarray]:
-    "Per detection 1 hit / 0 false alarm / -1 set aside, and per face True if found; greedy by score."
-    det_xyxy, faces_xyxy = np.asarray(det_xyxy, np.float32).reshape(-1, 4), np.asarray(faces_xyxy, np.float32).reshape(-1, 4)
+    "Per detection 1 hit / 0 false alarm / -1 set aside, per face True if found; greedy by score."
+    det_xyxy = np.asarray(det_xyxy, np.float32).reshape(-1, 4)
+    faces_xyxy = np.asarray(faces_xyxy, np.float32).reshape(-1, 4)
     outcome, found = np.zeros(len(det_xyxy), np.int8), np.zeros(len(faces_xyxy), bool)
     ious = box_iou(det_xyxy, faces_xyxy)
-    ign = box_iou(det_xyxy, ignore_xyxy) if ignore_xyxy is not None and len(ignore_xyxy) else np.zeros((len(det_xyxy), 0))
+    ign = np.zeros((len(det_xyxy), 0))
+    if ignore_xyxy is not None and len(ignore_xyxy): ign = box_iou(det_xyxy, ignore_xyxy)
     for d in np.argsort(-np.asarray(scores), kind="stable"):
         cand = np.where(found, -1, ious[d]) if len(faces_xyxy) else np.zeros(0)
         if len(cand) and cand.max() >= iou:
@@ -147,7 +155,7 @@ def coverage_map(det_xyxy: np.ndarray,  # (D, 4) detections
                  size_wh: tuple[int, int],  # (width, height) of the photo
                  scale: float = MASK_SCALE,  # mask size relative to each box
                  shape: str = "ellipse",  # "ellipse" (the default masks' shape) or "rect"
-                 mask=None,  # a mask object with `coverage(faces, size_wh)`; overrides scale and shape
+                 mask=None,  # a mask with `coverage(faces, size_wh)`; overrides scale, shape
                 ) -> np.ndarray:
     "(H, W) bool: the pixels a mask covers for these detections."
     from facemask.masks import Solid
@@ -208,29 +216,33 @@ class Report:
         lines = [f"**{self.name or 'detections'}** on {self.images} photos, {self.faces} faces "
                  f"(mask: {self.mask})", "",
                  "| measure | value |", "|---|---|"]
-        lines += [f"| {k} | {v} |" for k, v in self.row().items() if k != "detector" and not k.startswith("privacy ")]
+        lines += [f"| {k} | {v} |" for k, v in self.row().items()
+                  if k != "detector" and not k.startswith("privacy ")]
         lines += ["", "| face height (px) | " + " | ".join(SIZE_NAMES) + " |",
                   "|---|" + "---|" * len(SIZE_NAMES),
                   "| faces | " + " | ".join(str(self.faces_by_size[k]) for k in SIZE_NAMES) + " |",
-                  "| recall | " + " | ".join(f"{self.recall_by_size[k]:.2f}" for k in SIZE_NAMES) + " |",
-                  "| privacy recall | " + " | ".join(f"{self.privacy_by_size[k]:.2f}" for k in SIZE_NAMES) + " |"]
+                  "| recall | " + " | ".join(f"{self.recall_by_size[k]:.2f}" for k in SIZE_NAMES)
+                  + " |",
+                  "| privacy recall | "
+                  + " | ".join(f"{self.privacy_by_size[k]:.2f}" for k in SIZE_NAMES) + " |"]
         return "\n".join(lines)
     def _repr_markdown_(self) -> str: return self.table()
 
 def _by_size(heights: np.ndarray, hit: np.ndarray) -> tuple[dict, dict]:
     b = np.digitize(heights, SIZE_BINS[1:-1])
-    return ({n: float(hit[b == i].mean()) if (b == i).any() else float("nan") for i, n in enumerate(SIZE_NAMES)},
+    return ({n: float(hit[b == i].mean()) if (b == i).any() else float("nan")
+             for i, n in enumerate(SIZE_NAMES)},
             {n: int((b == i).sum()) for i, n in enumerate(SIZE_NAMES)})
 
 def score(dataset: list[Annotated],  # annotated photos
           detections: dict[str, Faces],  # photo key -> detections on it
           scale: float = MASK_SCALE,  # mask size relative to each detection box
-          mask=None,  # a mask object to use its real coverage; default: ellipses in the boxes grown by `scale`
+          mask=None,  # a mask, to use its real coverage; default: ellipses in boxes ×`scale`
           name: str = "",  # detector name for the report
           seconds: dict[str, float] | None = None,  # photo key -> detector time
           shape: str = "ellipse",  # shape of the covered region without `mask`: "ellipse" or "rect"
          ) -> Report:
-    "Score detections against annotations: AP, recall, precision, false alarms, privacy recall, by face size."
+    "Score detections against annotations: AP, recall, precision, false alarms, privacy recall, by size."
     outs, scs, found, covered, heights, shares, fps = [], [], [], [], [], [], 0
     for a in dataset:
         det = detections.get(a.key, Faces.empty())
@@ -245,13 +257,15 @@ def score(dataset: list[Annotated],  # annotated photos
         heights.append(a.faces_xyxy[:, 3] - a.faces_xyxy[:, 1])
         shares.append(cov.mean())
     cat = lambda xs, dt=np.float32: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)
-    outs, scs, found, covered, heights = cat(outs, np.int8), cat(scs), cat(found, bool), cat(covered, bool), cat(heights)
+    outs, scs, heights = cat(outs, np.int8), cat(scs), cat(heights)
+    found, covered = cat(found, bool), cat(covered, bool)
     n = len(found)
     precision, recall = pr_curve(outs, scs, n)
     rec_size, counts = _by_size(heights, found)
     priv_size, _ = _by_size(heights, covered)
     t = np.array([seconds[a.key] for a in dataset if seconds and a.key in seconds])
-    mp = np.array([seconds[a.key] / (a.size_wh[0] * a.size_wh[1] / 1e6) for a in dataset if seconds and a.key in seconds])
+    mp = np.array([seconds[a.key] / (a.size_wh[0] * a.size_wh[1] / 1e6)
+                   for a in dataset if seconds and a.key in seconds])
     return Report(name, len(dataset), n, average_precision(precision, recall),
                   float(found.mean()) if n else float("nan"),
                   float((outs == 1).sum() / max(len(outs), 1)),
@@ -259,7 +273,8 @@ def score(dataset: list[Annotated],  # annotated photos
                   float(np.mean(shares)) if shares else 0.0,
                   rec_size, priv_size, counts, float(np.median(t)) if len(t) else float("nan"),
                   float(np.median(mp)) if len(mp) else float("nan"),
-                  repr(mask) if mask is not None else f"{'ellipses' if shape == 'ellipse' else 'boxes'} ×{scale:g}", (precision, recall))
+                  repr(mask) if mask is not None
+                  else f"{'ellipses' if shape == 'ellipse' else 'boxes'} ×{scale:g}", (precision, recall))
 
 # %% ../nbs/07_evaluate.ipynb #763862a7
 CACHE_VERSION = 2  # bump when a change to facemask makes every kept detection stale
@@ -267,14 +282,14 @@ CACHE_VERSION = 2  # bump when a change to facemask makes every kept detection s
 def cache_key(detector,  # a detector object
               max_side: int | None = None,  # the photo size limit the detections were made at
              ) -> str:
-    "What a detection cache is valid for: the detector's configuration (its repr), `max_side`, the version."
+    "What a detection cache is valid for: the detector's configuration (repr), `max_side`, a version."
     # a function's address changes every run
     config = re.sub(r" at 0x[0-9a-fA-F]+", "", repr(detector))
     return f"facemask cache v{CACHE_VERSION}: {config}, max_side={max_side}"
 
 # %% ../nbs/07_evaluate.ipynb #aac40f81
 def _read_cache(cache: Path | None, key: str) -> dict:
-    "The photos a cache file holds for `key`; none when the file is missing, old or made another way."
+    "The photos a cache file holds for `key`; none if the file is missing, old or made another way."
     if not cache or not cache.is_file(): return {}
     try: kept = json.loads(cache.read_text())
     except ValueError: return {}
@@ -289,12 +304,12 @@ def _write_cache(cache: Path, key: str, photos: dict):
 
 def detect_dataset(detector,  # a detector object, or a name from `facemask.pipeline.DETECTORS`
                    dataset: str | Path | list[Annotated],  # a dataset folder or loaded annotations
-                   max_side: int | None = None,  # shrink photos so their longer side is at most this
+                   max_side: int | None = None,  # shrink photos to at most this longer side
                    limit: int | None = None,  # only the first photos
                    progress: bool = False,  # show a progress bar
-                   cache: str | Path | None = None,  # JSON file of detections and times, keyed by `cache_key`
+                   cache: str | Path | None = None,  # JSON file of detections and times (`cache_key`)
                   ) -> tuple[list[Annotated], dict[str, Faces], dict[str, float]]:
-    "Run a detector over an annotated dataset, timing each call: photos, detections and seconds by key."
+    "Run a detector over an annotated dataset, timing each call: photos, detections, seconds by key."
     import cv2
     if isinstance(detector, str):
         from facemask.pipeline import get_detector
@@ -335,11 +350,11 @@ def evaluate(detector,  # a detector object, or a name from `facemask.pipeline.D
              dataset: str | Path | list[Annotated],  # a dataset folder or loaded annotations
              scale: float = MASK_SCALE,  # mask size relative to each detection box
              mask=None,  # a mask object to use its real coverage
-             max_side: int | None = None,  # shrink photos so their longer side is at most this
+             max_side: int | None = None,  # shrink photos to at most this longer side
              limit: int | None = None,  # score only the first photos
              progress: bool = False,  # show a progress bar
              shape: str = "ellipse",  # covered region without `mask`: "ellipse" or "rect"
-             cache: str | Path | None = None,  # JSON file of detections and times, keyed by `cache_key`
+             cache: str | Path | None = None,  # JSON file of detections and times (`cache_key`)
             ) -> Report:
     "Run a detector over an annotated dataset, timing each call, and score it."
     if isinstance(detector, str):
@@ -385,7 +400,8 @@ def main_evaluate(argv: list[str] | None = None,  # arguments after `facemask ev
         mask = None if args.mask in ("ellipse", "box") else get_mask(args.mask, scale=args.scale)
         shape = "rect" if args.mask == "box" else "ellipse"
         if args.detections:
-            ds = load_dataset(args.dataset)[: args.limit] if args.limit else load_dataset(args.dataset)
+            ds = load_dataset(args.dataset)
+            ds = ds[: args.limit] if args.limit else ds
             report = score(ds, detections_from_json(args.detections), args.scale, mask,
                            Path(args.detections).stem, shape=shape)
         else:
