@@ -23,21 +23,23 @@ __all__ = ['MAX_PIXELS', 'MAX_FILE_MB', 'MASK_SCALE', 'FacemaskError', 'Photo', 
 # %% ../nbs/00_core.ipynb #5f23c0a3
 class FacemaskError(ValueError):
     "A problem with the user's input, explained in one line that names the file."
-    def __init__(self, message: str):  # what went wrong; newlines and runs of spaces are folded into one line
+    def __init__(self, message: str):  # what went wrong; folded into one line
         super().__init__(" ".join(str(message).split()))
 
 # %% ../nbs/00_core.ipynb #ddd54f46
-MAX_PIXELS = 100_000_000  # refuse photos with more pixels than this (a 100-megapixel photo already needs 300 MB)
-MAX_FILE_MB = 256  # refuse files larger than this before reading them (an endless stream is never read whole)
+# refuse photos with more pixels than this (a 100-megapixel photo already needs 300 MB)
+MAX_PIXELS = 100_000_000
+# refuse files larger than this before reading them (an endless stream is never read whole)
+MAX_FILE_MB = 256
 
 @dataclass
 class Photo:
     "An upright RGB photo with where it came from and what was done to read it."
     rgb: np.ndarray = field(repr=False)  # (H, W, 3) uint8, upright
     name: str = ""                  # what to call it in messages: a path or a given name
-    format: str | None = None       # Pillow's name of the source format ("JPEG", "PNG", "WEBP", "HEIF"…)
-    notes: list[str] = field(default_factory=list)  # what was done, e.g. "rotated upright (EXIF orientation 6)"
-    exif: bytes | None = field(default=None, repr=False)  # raw EXIF of the source, kept only if asked for
+    format: str | None = None       # Pillow's source format ("JPEG", "PNG", "WEBP", "HEIF"…)
+    notes: list[str] = field(default_factory=list)  # e.g. "rotated upright (EXIF orientation 6)"
+    exif: bytes | None = field(default=None, repr=False)  # the source's raw EXIF, if asked for
 
     @property
     def size_wh(self) -> tuple[int, int]: return self.rgb.shape[1], self.rgb.shape[0]
@@ -60,15 +62,19 @@ def read_file(path: str | Path,  # the file to read
               name: str | None = None,  # what to call it in messages (default: the path)
               max_bytes: int = MAX_FILE_MB * 2**20,  # refuse larger files
              ) -> bytes:
-    "The bytes of a regular file; `FacemaskError` for folders, pipes, devices, link loops and oversized files."
+    "A regular file's bytes; `FacemaskError` for folders, pipes, devices, link loops, huge files."
     name = name or str(path)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)  # a pipe must not block
+    # a pipe must not block
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try: fd = os.open(path, flags)
     except FileNotFoundError:
         broken = os.path.islink(path)
-        raise FacemaskError(f"{name}: {'a link to a missing file' if broken else 'no such file'}") from None
+        what = "a link to a missing file" if broken else "no such file"
+        raise FacemaskError(f"{name}: {what}") from None
     except OSError as e:
-        why = "a link that leads back to itself" if e.errno == 40 else f"cannot be read ({e.strerror or e})"
+        why = f"cannot be read ({e.strerror or e})"
+        if e.errno == 40:
+            why = "a link that leads back to itself"
         raise FacemaskError(f"{name}: {why}") from None
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
@@ -83,14 +89,16 @@ def read_file(path: str | Path,  # the file to read
     return data
 
 # %% ../nbs/00_core.ipynb #read2cell
-_pillow_lock = threading.RLock()  # Pillow's truncated-file switch is global: one reader flips it at a time
+# Pillow's truncated-file switch is global: one reader flips it at a time
+_pillow_lock = threading.RLock()
 
 @contextlib.contextmanager
 def _pillow_strict(lenient_text: bool = False):
-    "Refuse truncated pixel data, whatever `import face_recognition` set; optionally skip oversized text chunks."
+    "Refuse truncated pixels, whatever `import face_recognition` set; maybe skip huge text chunks."
     with _pillow_lock:
         before = ImageFile.LOAD_TRUNCATED_IMAGES
-        ImageFile.LOAD_TRUNCATED_IMAGES = lenient_text  # Pillow empties an oversized text chunk when this is on
+        # Pillow empties an oversized text chunk when this is on
+        ImageFile.LOAD_TRUNCATED_IMAGES = lenient_text
         try: yield
         finally: ImageFile.LOAD_TRUNCATED_IMAGES = before
 
@@ -101,15 +109,19 @@ def _open_image(data: bytes, name: str, notes: list[str]) -> Image.Image:
         try:
             with _pillow_strict(lenient): return Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
-            raise FacemaskError(f"{name}: not a photo in a format facemask can read (JPEG, PNG, WebP, HEIC, …)") from None
-        except Image.DecompressionBombError as e: raise FacemaskError(f"{name}: refused, too many pixels ({e})") from None
-        except ValueError as e:  # an oversized text chunk (Pillow's guard against zip bombs): the pixels may be fine
-            if lenient or "too large" not in str(e).lower(): raise FacemaskError(f"{name}: cannot be opened ({e})") from None
+            raise FacemaskError(f"{name}: not a photo in a format facemask can read (JPEG, PNG, "
+                                "WebP, HEIC, …)") from None
+        except Image.DecompressionBombError as e:
+            raise FacemaskError(f"{name}: refused, too many pixels ({e})") from None
+        # an oversized text chunk (Pillow's guard against zip bombs): the pixels may be fine
+        except ValueError as e:
+            if lenient or "too large" not in str(e).lower():
+                raise FacemaskError(f"{name}: cannot be opened ({e})") from None
             notes.append("ignored an oversized text chunk")
         except OSError as e: raise FacemaskError(f"{name}: cannot be opened ({e})") from None
 
 def _to_srgb(im: Image.Image, notes: list[str]) -> Image.Image:
-    "Pixels converted from an embedded colour profile (wide gamut, linear…) to sRGB, which is what we save."
+    "Pixels converted from an embedded colour profile (wide gamut, linear…) to sRGB, as we save."
     icc = im.info.get("icc_profile")
     if not icc or im.mode not in ("RGB", "RGBA", "L", "LA", "CMYK", "P"): return im
     try: src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
@@ -118,10 +130,12 @@ def _to_srgb(im: Image.Image, notes: list[str]) -> Image.Image:
         return im
     desc = (ImageCms.getProfileDescription(src) or "").strip()
     if desc.lower().startswith("srgb"): return im  # already sRGB: nothing to convert
-    if im.mode in ("P", "LA"): im = im.convert("RGBA" if "transparency" in im.info or im.mode == "LA" else "RGB")
+    if im.mode in ("P", "LA"):
+        im = im.convert("RGBA" if "transparency" in im.info or im.mode == "LA" else "RGB")
     try:
         srgb = ImageCms.createProfile("sRGB")
-        out = ImageCms.profileToProfile(im, src, srgb, outputMode="RGBA" if im.mode == "RGBA" else "RGB")
+        out = ImageCms.profileToProfile(im, src, srgb,
+                                        outputMode="RGBA" if im.mode == "RGBA" else "RGB")
     except (OSError, ImageCms.PyCMSError, ValueError):
         notes.append(f"could not convert the colour profile ({desc or 'unnamed'}) to sRGB")
         return im
@@ -155,13 +169,16 @@ def _upright(im: Image.Image, notes: list[str]) -> Image.Image:
     notes.append(f"rotated upright (EXIF orientation {orientation})")
     return ImageOps.exif_transpose(im)
 
-def _decode(im: Image.Image, name: str, max_pixels: int, keep_exif: bool, notes: list[str]) -> Photo:
+def _decode(im: Image.Image, name: str, max_pixels: int, keep_exif: bool,
+            notes: list[str]) -> Photo:
     "Decode an opened image into an upright sRGB `Photo`."
     fmt = im.format
     if im.width * im.height > max_pixels:
-        raise FacemaskError(f"{name}: refused, {im.width}×{im.height} is {im.width * im.height / 1e6:.0f} "
+        raise FacemaskError(f"{name}: refused, {im.width}×{im.height} is "
+                            f"{im.width * im.height / 1e6:.0f} "
                             f"megapixels (the limit is {max_pixels / 1e6:.0f}); shrink it first")
-    if im.width < 1 or im.height < 1: raise FacemaskError(f"{name}: the photo has no pixels ({im.width}×{im.height})")
+    if im.width < 1 or im.height < 1:
+        raise FacemaskError(f"{name}: the photo has no pixels ({im.width}×{im.height})")
     try:
         frames = getattr(im, "n_frames", 1)
         with _pillow_strict(): im.load()
@@ -174,43 +191,51 @@ def _decode(im: Image.Image, name: str, max_pixels: int, keep_exif: bool, notes:
     if frames > 1: notes.append(f"used the first of {frames} frames")
     return Photo(np.ascontiguousarray(rgb, dtype=np.uint8), name, fmt, notes, exif)
 
-def read_photo(source: str | Path | bytes | Image.Image | np.ndarray,  # a path, encoded bytes, a PIL image or an array
-               name: str | None = None,  # what to call it in messages (default: the path, or "uploaded photo")
+def read_photo(source: str | Path | bytes | Image.Image | np.ndarray,  # path, bytes, image, array
+               name: str | None = None,  # its name in messages (default: the path)
                max_pixels: int = MAX_PIXELS,  # refuse larger photos (decompression bombs)
-               keep_exif: bool = False,  # keep the raw EXIF bytes in `Photo.exif` (for saving them again)
+               keep_exif: bool = False,  # keep the raw EXIF in `Photo.exif` (to save it again)
                max_bytes: int = MAX_FILE_MB * 2**20,  # refuse larger files
               ) -> Photo:
-    "Read a photo from a path, bytes, a PIL image or an array into upright sRGB `uint8`; `FacemaskError` if it can't."
+    "Read a path, bytes, PIL image or array into upright sRGB `uint8`; `FacemaskError` if it can't."
     if isinstance(source, (str, os.PathLike)): name = name or str(source)
     elif isinstance(source, np.ndarray): name = name or "array"
     elif isinstance(source, Image.Image): name = name or "PIL image"
     elif isinstance(source, (bytes, bytearray, memoryview)): name = name or "uploaded photo"
-    else: raise FacemaskError(f"{name or type(source).__name__}: cannot read a photo from a {type(source).__name__}")
+    else:
+        raise FacemaskError(f"{name or type(source).__name__}: cannot read a photo from a "
+                            f"{type(source).__name__}")
     notes: list[str] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # we check the size ourselves
+            # we check the size ourselves
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             if isinstance(source, np.ndarray): return _photo_from_array(source, name, max_pixels)
             if isinstance(source, Image.Image): im = source
             else:
-                data = read_file(source, name, max_bytes) if isinstance(source, (str, os.PathLike)) else bytes(source)
+                is_path = isinstance(source, (str, os.PathLike))
+                data = read_file(source, name, max_bytes) if is_path else bytes(source)
                 if len(data) == 0: raise FacemaskError(f"{name}: the file is empty")
-                if len(data) > max_bytes: raise FacemaskError(f"{name}: refused, larger than {max_bytes / 2**20:g} MB")
+                if len(data) > max_bytes:
+                    raise FacemaskError(f"{name}: refused, larger than {max_bytes / 2**20:g} MB")
                 im = _open_image(data, name, notes)
             photo = _decode(im, name, max_pixels, keep_exif, notes)
-        damaged = sorted({" ".join(str(w.message).split()) for w in caught if "PIL" in str(w.filename)})
+        from_pil = [w for w in caught if "PIL" in str(w.filename)]
+        damaged = sorted({" ".join(str(w.message).split()) for w in from_pil})
         if damaged: photo.notes.append(f"ignored damaged metadata ({'; '.join(damaged)})")
         return photo
     except FacemaskError: raise
     except MemoryError: raise FacemaskError(f"{name}: not enough memory to read it") from None
-    except Exception as e:  # anything a decoder throws at us still becomes one line that names the file
+    # anything a decoder throws at us still becomes one line that names the file
+    except Exception as e:
         raise FacemaskError(f"{name}: cannot be read ({type(e).__name__}: {e})") from None
 
 def _photo_from_array(a: np.ndarray, name: str, max_pixels: int) -> Photo:
     "A `Photo` from an array of pixels, converting greyscale, RGBA, floats and 16-bit."
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (1, 3, 4)) or a.size == 0:
-        raise FacemaskError(f"{name}: expected an (H, W), (H, W, 3) or (H, W, 4) image array, got shape {a.shape}")
+        raise FacemaskError(f"{name}: expected an (H, W), (H, W, 3) or (H, W, 4) image array, got "
+                            f"shape {a.shape}")
     if a.shape[0] * a.shape[1] > max_pixels:
         raise FacemaskError(f"{name}: refused, {a.shape[1]}×{a.shape[0]} has too many pixels")
     notes = []
@@ -218,12 +243,15 @@ def _photo_from_array(a: np.ndarray, name: str, max_pixels: int) -> Photo:
         if a.dtype == np.bool_ or np.issubdtype(a.dtype, np.floating) and np.nanmax(a) <= 1.0:
             a = np.clip(np.nan_to_num(a.astype(np.float64)) * 255 + 0.5, 0, 255).astype(np.uint8)
         elif a.dtype == np.uint16: a = (a.astype(np.uint32) * 255 // 65535).astype(np.uint8)
-        else: raise FacemaskError(f"{name}: expected uint8 pixels (or floats in 0–1, or uint16), got {a.dtype}")
+        else:
+            raise FacemaskError(f"{name}: expected uint8 pixels (or floats in 0–1, or uint16), got "
+                                f"{a.dtype}")
         notes.append("converted pixels to uint8")
     if a.ndim == 2 or a.shape[2] == 1:
         a = np.repeat(a.reshape(a.shape[0], a.shape[1], 1), 3, 2)
         notes.append("converted greyscale to RGB")
-    elif a.shape[2] == 4: return Photo(_to_rgb(Image.fromarray(a, "RGBA"), notes), name, None, notes)
+    elif a.shape[2] == 4:
+        return Photo(_to_rgb(Image.fromarray(a, "RGBA"), notes), name, None, notes)
     return Photo(np.ascontiguousarray(a), name, None, notes)
 
 def read_rgb(source, **kwargs) -> np.ndarray:
@@ -234,17 +262,19 @@ def read_rgb(source, **kwargs) -> np.ndarray:
 _SAMPLES = {"astronaut": ("skimage", "data/astronaut.png"),
             "grace_hopper": ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg")}
 
-def sample_path(name: str = "astronaut",  # "astronaut" (scikit-image) or "grace_hopper" (matplotlib)
+def sample_path(name: str = "astronaut",  # "astronaut" (scikit-image), "grace_hopper" (matplotlib)
                ) -> Path:
     "Path of a freely licensed sample photo shipped inside an installed package."
-    if name not in _SAMPLES: raise FacemaskError(f"{name}: unknown sample; choose one of {', '.join(_SAMPLES)}")
+    if name not in _SAMPLES:
+        raise FacemaskError(f"{name}: unknown sample; choose one of {', '.join(_SAMPLES)}")
     import importlib.util
     pkg, rel = _SAMPLES[name]
     spec = importlib.util.find_spec(pkg)
-    if spec is None or spec.origin is None: raise FacemaskError(f"{name}: the sample needs the '{pkg}' package installed")
+    if spec is None or spec.origin is None:
+        raise FacemaskError(f"{name}: the sample needs the '{pkg}' package installed")
     return Path(spec.origin).parent/rel
 
-def sample_image(name: str = "astronaut",  # "astronaut" (scikit-image) or "grace_hopper" (matplotlib)
+def sample_image(name: str = "astronaut",  # "astronaut" (scikit-image), "grace_hopper" (matplotlib)
                 ) -> np.ndarray:
     "A freely licensed sample photo as an RGB uint8 array."
     return read_rgb(sample_path(name))
@@ -266,7 +296,8 @@ def encode_image(rgb: np.ndarray,  # (H, W, 3) uint8 pixels
                 ) -> bytes:
     "Encode pixels as JPEG, PNG or WebP, with no metadata unless `exif` is given."
     fmt = {"JPG": "JPEG"}.get(format.upper(), format.upper())
-    if fmt not in _FORMATS.values(): raise FacemaskError(f"{format}: cannot save this format; use JPEG, PNG or WebP")
+    if fmt not in _FORMATS.values():
+        raise FacemaskError(f"{format}: cannot save this format; use JPEG, PNG or WebP")
     kw = dict(quality=quality) if fmt in ("JPEG", "WEBP") else dict(optimize=False)
     if exif: kw["exif"] = _exif_upright(exif)
     buf = io.BytesIO()
@@ -276,17 +307,20 @@ def encode_image(rgb: np.ndarray,  # (H, W, 3) uint8 pixels
 @contextlib.contextmanager
 def atomic_output(path: str | Path,  # the file to create or replace
                  ) -> Iterator[Path]:
-    "Write to a hidden temporary file beside `path` (yielded), renamed over `path` only if the block succeeds."
+    "Write to a hidden temporary file beside `path` (yielded), renamed to `path` if all went well."
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        while True:  # a short random name, so a long file name still fits; O_EXCL, so two runs never share it
+        # a short random name, so a long file name still fits; O_EXCL, so two runs never share it
+        while True:
             tmp = path.parent / f".facemask-{secrets.token_hex(4)}{path.suffix[:12]}"
             try:
-                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # the user's umask applies
+                # the user's umask applies
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
                 break
             except FileExistsError: continue
-    except OSError as e: raise FacemaskError(f"{path}: cannot be written ({e.strerror or e})") from None
+    except OSError as e:
+        raise FacemaskError(f"{path}: cannot be written ({e.strerror or e})") from None
     try:
         yield tmp
         os.replace(tmp, path)
@@ -305,19 +339,21 @@ def write_atomic(data: bytes,  # the whole content
     return Path(path)
 
 def save_image(rgb: np.ndarray,  # (H, W, 3) uint8 pixels
-               path: str | Path,  # destination; the format comes from its suffix unless `format` is given
+               path: str | Path,  # destination; its suffix sets the format unless `format` is given
                format: str | None = None,  # "JPEG", "PNG" or "WEBP"
                quality: int = 92,  # JPEG/WebP quality
-               exif: bytes | None = None,  # EXIF to keep (orientation reset to 1); default: no metadata
+               exif: bytes | None = None,  # EXIF to keep (orientation set to 1); default: none
               ) -> Path:
     "Write a photo atomically, with no EXIF, GPS or other metadata unless `exif` is given."
     path = Path(path)
     fmt = format or _FORMATS.get(path.suffix.lower())
-    if fmt is None: raise FacemaskError(f"{path}: unknown image suffix '{path.suffix}'; use .jpg, .png or .webp")
+    if fmt is None:
+        raise FacemaskError(f"{path}: unknown image suffix '{path.suffix}'; "
+                            "use .jpg, .png or .webp")
     return write_atomic(encode_image(rgb, fmt, quality, exif), path)
 
 # %% ../nbs/00_core.ipynb #358a04e4
-MASK_SCALE: float = 1.45  # default mask size relative to a face box, for round masks (each side 45 % longer)
+MASK_SCALE: float = 1.45  # round masks' size relative to a face box (each side 45 % longer)
 
 # %% ../nbs/00_core.ipynb #bc6fc2d6
 def _as_boxes(a) -> np.ndarray:
@@ -327,16 +363,18 @@ def _as_boxes(a) -> np.ndarray:
 class Faces:
     "Face boxes (`xyxy`, pixels), scores and optional 5-point landmarks found in one photo."
     xyxy: np.ndarray                            # (N, 4) float32: x1, y1, x2, y2 in pixels
-    scores: np.ndarray | None = None            # (N,) float32 confidences; 1.0 where a detector gives none
-    landmarks: np.ndarray | None = None         # (N, 5, 2) float32: eyes, nose, mouth corners; or None
+    scores: np.ndarray | None = None            # (N,) float32 confidences; 1.0 if none given
+    landmarks: np.ndarray | None = None         # (N, 5, 2) float32: eyes, nose, mouth corners
     detector: str = ""                          # name of the detector that produced them
-    image: np.ndarray | None = field(default=None, repr=False)  # the RGB photo, kept for display only
+    image: np.ndarray | None = field(default=None, repr=False)  # the RGB photo, for display only
 
     def __post_init__(self):
         self.xyxy = _as_boxes(self.xyxy)
         n = len(self.xyxy)
-        self.scores = np.ones(n, np.float32) if self.scores is None else np.asarray(self.scores, np.float32).reshape(n)
-        if self.landmarks is not None: self.landmarks = np.asarray(self.landmarks, np.float32).reshape(n, 5, 2)
+        if self.scores is None: self.scores = np.ones(n, np.float32)
+        self.scores = np.asarray(self.scores, np.float32).reshape(n)
+        if self.landmarks is not None:
+            self.landmarks = np.asarray(self.landmarks, np.float32).reshape(n, 5, 2)
 
     @classmethod
     def empty(cls, detector: str = "", image: np.ndarray | None = None) -> Faces:
@@ -347,7 +385,8 @@ class Faces:
     def from_xywh(cls, xywh, scores=None, landmarks=None, detector: str = "", image=None) -> Faces:
         "From OpenCV's `(x, y, w, h)` boxes."
         b = _as_boxes(xywh)
-        return cls(np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], 1), scores, landmarks, detector, image)
+        return cls(np.concatenate([b[:, :2], b[:, :2] + b[:, 2:]], 1), scores, landmarks, detector,
+                   image)
 
     @classmethod
     def from_trbl(cls, trbl, scores=None, landmarks=None, detector: str = "", image=None) -> Faces:
@@ -361,9 +400,11 @@ class Faces:
         parts = list(parts)
         if not parts: return cls.empty(detector or "")
         lms = [p.landmarks for p in parts if len(p)]
-        lm = np.concatenate([p.landmarks if p.landmarks is not None else np.full((len(p), 5, 2), np.nan, np.float32)
+        lm = np.concatenate([p.landmarks if p.landmarks is not None else np.full((len(p), 5, 2),
+            np.nan, np.float32)
                              for p in parts]) if any(l is not None for l in lms) else None
-        return cls(np.concatenate([p.xyxy for p in parts]), np.concatenate([p.scores for p in parts]), lm,
+        return cls(np.concatenate([p.xyxy for p in parts]),
+                   np.concatenate([p.scores for p in parts]), lm,
                    parts[0].detector if detector is None else detector,
                    next((p.image for p in parts if p.image is not None), None))
 
@@ -396,10 +437,11 @@ class Faces:
         c = self.centers
         return replace(self, xyxy=np.concatenate([c - half, c + half], 1))
 
-    def scaled(self, factor: float,  # multiply every coordinate by this, e.g. 1/0.5 after detecting at half size
+    def scaled(self, factor: float,  # multiply every coordinate (2 after detecting at half size)
               ) -> Faces:
         "All coordinates multiplied, to map detections on a resized photo back to the original."
-        return replace(self, xyxy=self.xyxy * factor, landmarks=None if self.landmarks is None else self.landmarks * factor)
+        return replace(self, xyxy=self.xyxy * factor,
+                       landmarks=None if self.landmarks is None else self.landmarks * factor)
 
     def clipped(self, size_wh: tuple[int, int],  # (width, height) of the photo
                ) -> Faces:
@@ -407,7 +449,7 @@ class Faces:
         w, h = size_wh
         return replace(self, xyxy=np.clip(self.xyxy, 0, [w, h, w, h]).astype(np.float32))
 
-    def draw(self, image_rgb: np.ndarray | None = None,  # photo to draw on (a copy is made); default `self.image`
+    def draw(self, image_rgb: np.ndarray | None = None,  # a photo to draw on (copied); or `image`
              color: tuple = (255, 40, 90),  # RGB of boxes and numbers
              numbers: bool = True,  # write each face's index above its box
              ) -> np.ndarray:
@@ -422,9 +464,12 @@ class Faces:
         font = ImageFont.load_default(size=max(12, 6 * lw))
         for i, (x1, y1, x2, y2) in enumerate(self.xyxy.tolist()):
             d.rectangle([x1, y1, x2, y2], outline=color, width=lw)
-            if numbers: d.text((x1, y1 - 2), str(i), fill=color, font=font, anchor="lb", stroke_width=1, stroke_fill=(0, 0, 0))
+            if numbers:
+                d.text((x1, y1 - 2), str(i), fill=color, font=font, anchor="lb", stroke_width=1,
+                       stroke_fill=(0, 0, 0))
         if self.landmarks is not None:
-            for x, y in self.landmarks.reshape(-1, 2)[~np.isnan(self.landmarks.reshape(-1, 2)).any(1)].tolist():
+            points = self.landmarks.reshape(-1, 2)
+            for x, y in points[~np.isnan(points).any(1)].tolist():
                 d.ellipse([x - lw, y - lw, x + lw, y + lw], fill=(40, 220, 255))
         return np.asarray(pil)
 
@@ -457,9 +502,9 @@ def box_iou(a_xyxy: np.ndarray,  # (N, 4) boxes
 
 def nms_indices(xyxy: np.ndarray,  # (N, 4) boxes
                 scores: np.ndarray,  # (N,) scores
-                iou_threshold: float = 0.4,  # drop a box that overlaps a better kept one by more than this
+                iou_threshold: float = 0.4,  # drop a box overlapping a better kept one by more
                ) -> np.ndarray:
-    "Indices kept by greedy non-maximum suppression, best first; memory O(N), for the thousands of candidates a CNN gives."
+    "Indices kept by greedy non-maximum suppression, best first; memory O(N) for a CNN's thousands."
     order, keep = np.argsort(-np.asarray(scores), kind="stable"), []
     x1, y1, x2, y2 = _as_boxes(xyxy).T
     area = (x2 - x1) * (y2 - y1)

@@ -23,16 +23,18 @@ __all__ = ['HOG_CALIBRATION', 'CNN_CALIBRATION', 'face_recognition_api', 'landma
 # %% ../nbs/02_dlib.ipynb #e34b2fa8
 @functools.cache
 def face_recognition_api():
-    "`face_recognition.api`, imported on first use and cached (importing it loads all of dlib's models)."
+    "`face_recognition.api`, imported on first use and cached (the import loads dlib's models)."
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # face_recognition_models imports the deprecated pkg_resources
+        # face_recognition_models imports the deprecated pkg_resources
+        warnings.simplefilter("ignore")
         try: import face_recognition.api as api
         except SystemExit: raise ImportError("face_recognition could not load its models: "
-                                             "install face_recognition_models (it is a dependency of facemask)") from None
+                                             "install face_recognition_models (it is a dependency "
+                                             "of facemask)") from None
     return api
 
 def _shrink(rgb: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:
-    "The photo shrunk so that its longer side is at most `max_side`, and the factor that maps boxes back."
+    "The photo shrunk to a longer side of at most `max_side`, and the factor that maps boxes back."
     side = max(rgb.shape[:2])
     if not max_side or side <= max_side: return rgb, 1.0
     f = max_side / side
@@ -42,18 +44,19 @@ def _shrink(rgb: np.ndarray, max_side: int | None) -> tuple[np.ndarray, float]:
 
 def _rects_xyxy(rects) -> np.ndarray:
     "dlib rectangles (inclusive right/bottom) as (N, 4) float32 xyxy."
-    return np.array([[r.left(), r.top(), r.right() + 1, r.bottom() + 1] for r in rects], np.float32).reshape(-1, 4)
+    xyxy = [[r.left(), r.top(), r.right() + 1, r.bottom() + 1] for r in rects]
+    return np.array(xyxy, np.float32).reshape(-1, 4)
 
 # %% ../nbs/02_dlib.ipynb #9a743010
 def landmarks_5(points68: np.ndarray,  # (N, 68, 2) dlib's 68 landmarks
                ) -> np.ndarray:
-    "facemask's 5 landmarks from dlib's 68: eye centres (image-left, image-right), nose tip, mouth corners."
+    "facemask's 5 landmarks from dlib's 68: eye centres (image-left first), nose, mouth corners."
     p = np.asarray(points68, np.float32).reshape(-1, 68, 2)
     return np.stack([p[:, 36:42].mean(1), p[:, 42:48].mean(1), p[:, 30], p[:, 48], p[:, 54]], 1)
 
 def add_landmarks(image_rgb: np.ndarray,  # the photo the faces were found in
                   faces: Faces,  # faces from any detector
-                  calibration: BoxCalibration | None = None,  # the calibration their boxes carry (default: HOG's)
+                  calibration: BoxCalibration | None = None,  # their boxes' calibration (HOG's)
                  ) -> Faces:
     "Faces with 5-point landmarks from dlib's 68-point shape predictor."
     if len(faces) == 0: return replace(faces, landmarks=np.zeros((0, 5, 2), np.float32))
@@ -61,42 +64,51 @@ def add_landmarks(image_rgb: np.ndarray,  # the photo the faces were found in
     tight = (calibration or HOG_CALIBRATION).inverse().apply(faces.xyxy)
     api = face_recognition_api()
     import dlib
-    shapes = [api.pose_predictor_68_point(rgb, dlib.rectangle(*map(int, np.round(b)))) for b in tight]
+    rects = [dlib.rectangle(*map(int, np.round(b))) for b in tight]
+    shapes = [api.pose_predictor_68_point(rgb, r) for r in rects]
     pts = np.array([[(q.x, q.y) for q in s.parts()] for s in shapes], np.float32)
     return replace(faces, landmarks=landmarks_5(pts))
 
 # %% ../nbs/02_dlib.ipynb #124e5220
-HOG_CALIBRATION = BoxCalibration(dx=0.0, dy=-0.053, sx=0.889, sy=1.142)  # dlib HOG box -> WIDER-like box, measured on faces-dev
-CNN_CALIBRATION = BoxCalibration(dx=0.0, dy=0.012, sx=0.912, sy=1.25)  # dlib MMOD CNN box -> WIDER-like box, measured on faces-dev
+# dlib HOG box -> WIDER-like box, measured on faces-dev
+HOG_CALIBRATION = BoxCalibration(dx=0.0, dy=-0.053, sx=0.889, sy=1.142)
+# dlib MMOD CNN box -> WIDER-like box, measured on faces-dev
+CNN_CALIBRATION = BoxCalibration(dx=0.0, dy=0.012, sx=0.912, sy=1.25)
 
 class HogDetector:
-    """dlib's HOG + linear SVM face detector (five filters: frontal, left, right, tilted left/right).
-    Good at: upright faces from frontal to about half-profile, at least 80 px (40 px with upsample=1); few false
-    alarms; about a second per photo on a CPU. Bad at: small faces, strong tilt or profile, occlusion, blur."""
+    """dlib's HOG + linear SVM face detector (five filters: frontal, left, right, tilted both ways).
+    Good at: upright faces from frontal to about half-profile, at least 80 px (40 px with
+    upsample=1); few false alarms; about a second per photo on a CPU. Bad at: small faces,
+    strong tilt or profile, occlusion, blur."""
     name = "hog"
     def __init__(self,
-                 upsample: int = 1,  # times to double the photo first: each finds faces half as large, 4× slower
-                 threshold: float = 0.0,  # SVM score above which a window is a face; lower finds more (and more false alarms)
+                 upsample: int = 1,  # doublings first: faces half as large, 4× slower
+                 threshold: float = 0.0,  # SVM score of a face; lower finds more (and false alarms)
                  landmarks: bool = False,  # add 5-point landmarks (dlib's shape predictor)
-                 calibrate: bool = True,  # map boxes to the WIDER FACE convention (`HOG_CALIBRATION`)
-                 max_side: int | None = None,  # shrink larger photos to this longer side first (faster, misses small faces)
+                 calibrate: bool = True,  # map boxes to WIDER FACE's convention (`HOG_CALIBRATION`)
+                 max_side: int | None = None,  # shrink to this longer side (faster, misses small)
                 ):
-        self.upsample, self.threshold, self.landmarks, self.calibrate, self.max_side = upsample, threshold, landmarks, calibrate, max_side
+        self.upsample, self.threshold, self.landmarks = upsample, threshold, landmarks
+        self.calibrate, self.max_side = calibrate, max_side
 
-    def __repr__(self): return f"HogDetector(upsample={self.upsample}, threshold={self.threshold}, max_side={self.max_side})"
+    def __repr__(self):
+        return (f"HogDetector(upsample={self.upsample}, threshold={self.threshold}, "
+                f"max_side={self.max_side})")
 
     def __call__(self, image_rgb: np.ndarray,  # (H, W, 3) RGB uint8 photo
                 ) -> Faces:
         "Find faces; scores are dlib's SVM scores."
         rgb = check_rgb(image_rgb)
         img, back = _shrink(rgb, self.max_side)
-        rects, scores, _ = face_recognition_api().face_detector.run(img, self.upsample, self.threshold)
+        rects, scores, _ = face_recognition_api().face_detector.run(img, self.upsample,
+                                                                    self.threshold)
         faces = Faces(_rects_xyxy(rects), np.asarray(scores, np.float32), detector=self.name)
         return _finish(faces, img, back, rgb, self.landmarks,
                        HOG_CALIBRATION if self.calibrate else None)
 
-def _finish(faces: Faces, img: np.ndarray, back: float, rgb: np.ndarray, landmarks: bool, cal: BoxCalibration | None) -> Faces:
-    "Landmarks on the detector's own boxes, then calibration, mapping back to the original photo, clipping."
+def _finish(faces: Faces, img: np.ndarray, back: float, rgb: np.ndarray, landmarks: bool,
+            cal: BoxCalibration | None) -> Faces:
+    "Landmarks on the detector's own boxes, then calibration, mapping back to the photo, clipping."
     if landmarks: faces = add_landmarks(img, faces, BoxCalibration())
     if cal is not None: faces = cal(faces)
     if back != 1.0: faces = faces.scaled(back)
@@ -106,17 +118,19 @@ def _finish(faces: Faces, img: np.ndarray, back: float, rgb: np.ndarray, landmar
 class CnnDetector:
     """dlib's MMOD convolutional face detector (via face_recognition's `cnn_face_detector`).
     Good at: turned, tilted and dimly lit faces, few false alarms, scores that rank well.
-    Bad at: speed on a CPU (seconds per photo; `max_side` and `upsample` trade speed for small faces);
+    Bad at: speed on a CPU (seconds per photo; `max_side` and `upsample` trade speed for small
+    faces);
     faces below ~80 px at upsample=0 (after shrinking to `max_side`)."""
     name = "cnn"
     def __init__(self,
-                 upsample: int = 0,  # times to double the photo first: finds faces half as large, 4× slower
-                 max_side: int | None = 640,  # shrink larger photos to this longer side first (None: never)
+                 upsample: int = 0,  # doublings first: faces half as large, 4× slower
+                 max_side: int | None = 640,  # shrink to this longer side (None: never)
                  min_score: float = 0.0,  # drop detections with MMOD confidence below this
                  landmarks: bool = False,  # add 5-point landmarks (dlib's shape predictor)
-                 calibrate: bool = True,  # map boxes to the WIDER FACE convention (`CNN_CALIBRATION`)
+                 calibrate: bool = True,  # map boxes to WIDER FACE's convention (`CNN_CALIBRATION`)
                 ):
-        self.upsample, self.max_side, self.min_score, self.landmarks, self.calibrate = upsample, max_side, min_score, landmarks, calibrate
+        self.upsample, self.max_side, self.min_score = upsample, max_side, min_score
+        self.landmarks, self.calibrate = landmarks, calibrate
 
     def __repr__(self): return f"CnnDetector(upsample={self.upsample}, max_side={self.max_side})"
 

@@ -38,24 +38,28 @@ def box_sum(ii: np.ndarray,  # integral image from `integral_image`
 
 # %% ../nbs/01_haar.ipynb #12eb386f
 CASCADES = {  # our short names -> OpenCV cascade files (in `cv2.data.haarcascades`)
-    "default": "haarcascade_frontalface_default.xml",  # Lienhart's stump cascade: finds many faces, many false alarms
+    # Lienhart's stump cascade: finds many faces, and many false alarms
+    "default": "haarcascade_frontalface_default.xml",
     "alt": "haarcascade_frontalface_alt.xml",
     "alt2": "haarcascade_frontalface_alt2.xml",  # tree-based: fewer false alarms
     "alt_tree": "haarcascade_frontalface_alt_tree.xml",
-    "profile": "haarcascade_profileface.xml",  # faces turned to the image's left (seen from their right side)
+    # faces turned to the image's left (seen from their right side)
+    "profile": "haarcascade_profileface.xml",
 }
 
 def cascade_path(name: str,  # a key of `CASCADES` or a path to a cascade XML file
                 ) -> Path:
     "Path of an OpenCV cascade file, from the installed opencv-python wheel."
     p = Path(cv2.data.haarcascades) / CASCADES[name] if name in CASCADES else Path(name)
-    if not p.exists(): raise FacemaskError(f"{name}: no such Haar cascade (choose one of {', '.join(CASCADES)} or give a path)")
+    if not p.exists():
+        raise FacemaskError(f"{name}: no such Haar cascade (choose one of {', '.join(CASCADES)} or "
+                            "give a path)")
     return p
 
 @dataclass
 class WeakClassifier:
     "A small decision tree over Haar features; OpenCV's `internalNodes` and `leafValues`."
-    nodes: np.ndarray   # (K, 4): left, right, feature index, threshold; a child <= 0 is leaf number -child
+    nodes: np.ndarray   # (K, 4): left, right, feature, threshold; a child <= 0 is leaf -child
     leaves: np.ndarray  # (K + 1,) values added to the stage sum
 
 @dataclass
@@ -82,21 +86,24 @@ def read_cascade(name: str = "default",  # a key of `CASCADES` or a path
     root = ET.parse(cascade_path(name)).getroot().find("cascade")
     if root is None or root.findtext("featureType", "").strip() != "HAAR":
         raise FacemaskError(f"{name}: not a Haar cascade in OpenCV's XML format")
-    feats = [np.array([r.text.split() for r in f.find("rects")], np.float64) for f in root.find("features")]
+    feats = [np.array([r.text.split() for r in f.find("rects")], np.float64)
+             for f in root.find("features")]
     stages = [Stage(float(s.findtext("stageThreshold")),
-                    [WeakClassifier(np.array(w.findtext("internalNodes").split(), np.float64).reshape(-1, 4),
+                    [WeakClassifier(np.array(w.findtext("internalNodes").split(),
+                                             np.float64).reshape(-1, 4),
                                     np.array(w.findtext("leafValues").split(), np.float64))
                      for w in s.find("weakClassifiers")]) for s in root.find("stages")]
     return HaarCascade(name, (int(root.findtext("width")), int(root.findtext("height"))), feats,
                        stages)
 
 # %% ../nbs/01_haar.ipynb #3da5807e
-def window_norm(ii: np.ndarray, sq_ii: np.ndarray,  # integral images of the pixels and of their squares
+def window_norm(ii: np.ndarray, sq_ii: np.ndarray,  # integral images of pixels, squares
                 x, y,  # top-left corners of windows (ints or arrays)
                 window_wh: tuple[int, int],  # the cascade's window size
                ):
-    "OpenCV's contrast normaliser of a window: area × standard deviation of its inner pixels (1 if flat)."
-    w, h = window_wh[0] - 2, window_wh[1] - 2  # OpenCV measures the window without its 1-pixel border
+    "OpenCV's contrast normaliser of a window: area × standard deviation of its pixels (1 if flat)."
+    # OpenCV measures the window without its 1-pixel border
+    w, h = window_wh[0] - 2, window_wh[1] - 2
     s, s2 = box_sum(ii, x + 1, y + 1, w, h), box_sum(sq_ii, x + 1, y + 1, w, h)
     v = w * h * s2 - s.astype(np.float64) ** 2
     return np.where(v > 0, np.sqrt(np.maximum(v, 0)), 1.0)
@@ -106,17 +113,19 @@ def haar_feature(ii: np.ndarray,  # integral image
                  x, y,  # top-left corners of windows (ints or arrays)
                 ):
     "Weighted sum of a feature's rectangles in the window(s) at (x, y), not yet normalised."
-    return sum(wt * box_sum(ii, x + int(rx), y + int(ry), int(rw), int(rh)) for rx, ry, rw, rh, wt in rects)
+    return sum(wt * box_sum(ii, x + int(rx), y + int(ry), int(rw), int(rh))
+               for rx, ry, rw, rh, wt in rects)
 
 def show_feature(rects: np.ndarray,  # (R, 5) rectangles x, y, w, h, weight in window coordinates
                  window_wh: tuple[int, int] = (24, 24),  # the cascade's window size
-                 image: np.ndarray | None = None,  # a crop to draw it on (resized to the window); default a grid
+                 image: np.ndarray | None = None,  # a crop to draw it on (resized); default a grid
                  ax=None, title: str | None = None):
     "Draw a Haar-like feature in its window: negative weights dark, positive weights light."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(3, 3))
     W, H = window_wh
-    if image is None: ax.imshow(np.full((H, W), 0.5), cmap="gray", vmin=0, vmax=1, extent=(0, W, H, 0))
+    if image is None:
+        ax.imshow(np.full((H, W), 0.5), cmap="gray", vmin=0, vmax=1, extent=(0, W, H, 0))
     else:
         big = cv2.resize(image, (W * 8, H * 8), interpolation=cv2.INTER_AREA)
         ax.imshow(big, cmap="gray", extent=(0, W, H, 0))
@@ -138,13 +147,13 @@ class CascadeRun:
     "What happened to every window of one image at one scale."
     xy: np.ndarray      # (N, 2) top-left corners of the windows that passed every stage
     alive: list[int]    # windows alive before stage 0, after stage 0, after stage 1, ...
-    weights: np.ndarray # (N,) the last stage's sum for each passing window (OpenCV's "level weight")
+    weights: np.ndarray # (N,) the last stage's sum per passing window (OpenCV's "level weight")
 
 def run_cascade(cascade: HaarCascade,  # from `read_cascade`
-                grey: np.ndarray,  # (H, W) uint8 image, already scaled so that faces are about window-sized
+                grey: np.ndarray,  # (H, W) uint8 image, scaled so faces are about window-sized
                 step: int = 1,  # distance between windows in pixels
                ) -> CascadeRun:
-    "Evaluate a Haar cascade on every window of `grey`, counting how many windows each stage rejects."
+    "Evaluate a Haar cascade on every window of `grey`, counting the windows each stage rejects."
     W, H = cascade.window_wh
     ii, sq = integral_image(grey), integral_image(np.asarray(grey, np.int64) ** 2)
     ys, xs = np.mgrid[0:grey.shape[0] - H + 1:step, 0:grey.shape[1] - W + 1:step]
@@ -154,12 +163,14 @@ def run_cascade(cascade: HaarCascade,  # from `read_cascade`
     for stage in cascade.stages:
         total = np.zeros(len(xs))
         for wc in stage.weak:
-            vals = [haar_feature(ii, cascade.features[int(f)], xs, ys) / norm for f in wc.nodes[:, 2]]
+            feats = [cascade.features[int(f)] for f in wc.nodes[:, 2]]
+            vals = [haar_feature(ii, feat, xs, ys) / norm for feat in feats]
             node, out = np.zeros(len(xs), int), np.zeros(len(xs))
             todo = np.ones(len(xs), bool)
             while todo.any():  # walk the tree: a child <= 0 is a leaf
                 v = np.choose(node, vals)
-                nxt = np.where(v < wc.nodes[node, 3], wc.nodes[node, 0], wc.nodes[node, 1]).astype(int)
+                left, right = wc.nodes[node, 0], wc.nodes[node, 1]
+                nxt = np.where(v < wc.nodes[node, 3], left, right).astype(int)
                 leaf = todo & (nxt <= 0)
                 out[leaf] = wc.leaves[-nxt[leaf]]
                 todo &= nxt > 0
@@ -174,9 +185,9 @@ def run_cascade(cascade: HaarCascade,  # from `read_cascade`
 def group_windows(xywh: np.ndarray,  # (N, 4) raw windows from the cascade (OpenCV's minNeighbors=0)
                   weights: np.ndarray,  # (N,) last-stage sums of the windows
                   min_neighbors: int = 3,  # keep groups with more windows than this
-                  eps: float = 0.2,  # windows are alike when all corners differ by < eps × their size
+                  eps: float = 0.2,  # windows are alike when corners differ by < eps × size
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    "OpenCV's `groupRectangles`, also returning each group's size and best weight: (xywh, neighbours, weights)."
+    "OpenCV's `groupRectangles` with each group's size and best weight: xywh, neighbours, weights."
     r, w = np.asarray(xywh, np.float64).reshape(-1, 4), np.asarray(weights, np.float64).reshape(-1)
     n = len(r)
     if n == 0 or min_neighbors <= 0: return r.copy(), np.ones(n, int), w.copy()
@@ -190,7 +201,8 @@ def group_windows(xywh: np.ndarray,  # (N, 4) raw windows from the cascade (Open
         a = r[s:s + 512, None]
         d = eps * (np.minimum(a[..., 2], r[:, 2]) + np.minimum(a[..., 3], r[:, 3])) * 0.5
         close = ((np.abs(a[..., 0] - r[:, 0]) <= d) & (np.abs(a[..., 1] - r[:, 1]) <= d) &
-                 (np.abs(a[..., 0] + a[..., 2] - r[:, 0] - r[:, 2]) <= d) & (np.abs(a[..., 1] + a[..., 3] - r[:, 1] - r[:, 3]) <= d))
+                 (np.abs(a[..., 0] + a[..., 2] - r[:, 0] - r[:, 2]) <= d) &
+                 (np.abs(a[..., 1] + a[..., 3] - r[:, 1] - r[:, 3]) <= d))
         for i, j in np.argwhere(close):
             ri, rj = find(i + s), find(j)
             if ri != rj: parent[max(ri, rj)] = min(ri, rj)
@@ -209,7 +221,8 @@ def group_windows(xywh: np.ndarray,  # (N, 4) raw windows from the cascade (Open
         for j in np.flatnonzero(count > min_neighbors):
             X, Y, W, H = mean[j]
             dx, dy = round(W * eps), round(H * eps)
-            if j != i and x >= X - dx and y >= Y - dy and x + ww <= X + W + dx and y + hh <= Y + H + dy \
+            if j != i and x >= X - dx and y >= Y - dy \
+                    and x + ww <= X + W + dx and y + hh <= Y + H + dy \
                and (count[j] > max(3, count[i]) or count[i] < 3):
                 inside = True
                 break
@@ -245,8 +258,9 @@ class BoxCalibration:
     def fit(cls, det_xyxy: np.ndarray,  # (N, 4) matched detections
             gt_xyxy: np.ndarray,  # (N, 4) the ground-truth boxes they matched
            ) -> BoxCalibration:
-        "The calibration that maps detections onto ground truth, by medians of shifts and log size ratios."
-        d, g = np.asarray(det_xyxy, np.float64).reshape(-1, 4), np.asarray(gt_xyxy, np.float64).reshape(-1, 4)
+        "The calibration mapping detections onto ground truth: median shifts and log size ratios."
+        d = np.asarray(det_xyxy, np.float64).reshape(-1, 4)
+        g = np.asarray(gt_xyxy, np.float64).reshape(-1, 4)
         if len(d) == 0: return cls()
         dwh, gwh = d[:, 2:] - d[:, :2], g[:, 2:] - g[:, :2]
         shift = ((g[:, :2] + g[:, 2:]) - (d[:, :2] + d[:, 2:])) / 2 / dwh
@@ -273,10 +287,10 @@ def measure_calibration(detect,  # callable: RGB image -> Faces (raw boxes, no c
                         folder: str | Path,  # folder with `annotations.json` and the images
                         max_images: int | None = None,  # only the first images (in file order)
                         min_height: float = 0,  # only use ground-truth faces at least this tall
-                        iou_threshold: float = 0.3,  # loose match between raw detection and ground truth
-                        face_px: int | None = None,  # run on a crop around each face, rescaled to this height
+                        iou_threshold: float = 0.3,  # loose match of raw detection and truth
+                        face_px: int | None = None,  # run on a crop per face, rescaled to this
                        ) -> tuple[BoxCalibration, dict]:
-    "Fit a `BoxCalibration` for `detect` on an annotated folder; returns it and matching statistics."
+    "Fit a `BoxCalibration` for `detect` on an annotated folder; returns it and match statistics."
     folder = Path(folder)
     entries = json.loads((folder / "annotations.json").read_text())[:max_images]
     dets, gts, n_det, n_gt, secs = [], [], 0, 0, 0.0
@@ -286,14 +300,18 @@ def measure_calibration(detect,  # callable: RGB image -> Faces (raw boxes, no c
         if not len(gt) and face_px: continue
         rgb = read_rgb(folder / e["image"])
         jobs = [(rgb, 1.0, 0, 0, gt)]
-        if face_px:  # a crop 2.5 faces wide around each face, scaled so the face is face_px tall (for slow detectors)
+        # a crop 2.5 faces wide around each face, scaled to a face face_px tall (slow detectors)
+        if face_px:
             jobs = []
             for g in gt:
-                s, (cx, cy), half = face_px / (g[3] - g[1]), (g[:2] + g[2:]) / 2, 1.25 * max(g[2:] - g[:2])
+                s, (cx, cy) = face_px / (g[3] - g[1]), (g[:2] + g[2:]) / 2
+                half = 1.25 * max(g[2:] - g[:2])
                 x0, y0 = int(max(0, cx - half)), int(max(0, cy - half))
                 crop = rgb[y0:int(min(rgb.shape[0], cy + half)),
                            x0:int(min(rgb.shape[1], cx + half))]
-                jobs.append((cv2.resize(crop, None, fx=s, fy=s, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR), s, x0, y0, g[None]))
+                how = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+                scaled = cv2.resize(crop, None, fx=s, fy=s, interpolation=how)
+                jobs.append((scaled, s, x0, y0, g[None]))
         for img, s, x0, y0, g in jobs:
             t0 = time.perf_counter()
             faces = detect(np.ascontiguousarray(img))
@@ -307,18 +325,22 @@ def measure_calibration(detect,  # callable: RGB image -> Faces (raw boxes, no c
     d, g = np.concatenate(dets), np.concatenate(gts)
     cal = BoxCalibration.fit(d, g)
     iou_raw, iou_cal = np.diag(box_iou(d, g)), np.diag(box_iou(cal.apply(d), g))
-    return cal, dict(images=len(entries), detections=n_det, faces=n_gt, pairs=len(d), seconds=round(secs, 1),
-                     mean_iou_raw=round(float(iou_raw.mean()), 3), mean_iou_calibrated=round(float(iou_cal.mean()), 3),
+    return cal, dict(images=len(entries), detections=n_det, faces=n_gt, pairs=len(d),
+                     seconds=round(secs, 1),
+                     mean_iou_raw=round(float(iou_raw.mean()), 3),
+                     mean_iou_calibrated=round(float(iou_cal.mean()), 3),
                      share_iou50_raw=round(float((iou_raw >= 0.5).mean()), 3),
                      share_iou50_calibrated=round(float((iou_cal >= 0.5).mean()), 3))
 
 # %% ../nbs/01_haar.ipynb #b21c158d
-HAAR_CALIBRATION = {  # measured on faces-dev (see the end of this chapter): raw cascade box -> WIDER-like box
+# measured on faces-dev (see the end of this chapter): raw cascade box -> WIDER-like box
+HAAR_CALIBRATION = {
     "default": BoxCalibration(dx=0.0, dy=0.013, sx=0.786, sy=1.014),
     "alt2": BoxCalibration(dx=0.0, dy=0.017, sx=0.805, sy=1.036),
     "profile": BoxCalibration(dx=-0.084, dy=0.033, sx=0.673, sy=0.867),
 }
-HAAR_SCORE = {  # (a, b, c) of score = sigmoid(a + b·log(neighbours) + c·margin), fitted on faces-dev
+# (a, b, c) of score = sigmoid(a + b·log(neighbours) + c·margin), fitted on faces-dev
+HAAR_SCORE = {
     "default": (-5.619, 1.227, 0.442),
     "alt2": (-5.338, 1.728, 1.643),
     "profile": (-4.387, 1.565, 0.787),
@@ -332,35 +354,38 @@ def load_cascade(name: str) -> cv2.CascadeClassifier:
     return cc
 
 def check_rgb(image) -> np.ndarray:
-    "A detector's input as contiguous RGB uint8; `FacemaskError` (naming shape and type) if it is not a photo."
-    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
+    "A detector's input as contiguous RGB uint8; `FacemaskError` (shape and type) if not a photo."
+    is_array = isinstance(image, np.ndarray)
+    if is_array and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
         return np.ascontiguousarray(image)
     return read_rgb(image,
-                    name=f"image of shape {image.shape} and type {image.dtype}" if isinstance(image, np.ndarray) else None)
+                    name=f"image of shape {image.shape}, type {image.dtype}" if is_array else None)
 
 class HaarDetector:
-    """Viola–Jones face detector: OpenCV's frontal (default + alt2) and profile (both sides) Haar cascades, fused.
-    Good at: fast on a CPU, no model download, upright frontal faces larger than ~30 px in even light.
-    Bad at: faces turned more than ~45° or tilted, small or blurred faces, and false alarms on textured
+    """Viola–Jones face detector: OpenCV's frontal (default, alt2) and profile Haar cascades, fused.
+    Good at: fast on a CPU, no model download, upright frontal faces over ~30 px in even light.
+    Bad at: faces turned more than ~45° or tilted, small or blurred faces; false alarms on textured
     background (the default cascade's especially); scores are only rough."""
     name = "haar"
     def __init__(self,
-                 frontal: tuple[str, ...] = ("default", "alt2"),  # frontal cascades to run (keys of `CASCADES`)
-                 profile: bool = True,  # also run the profile cascade, on the photo and on its mirror image
-                 scale_factor: float = 1.1,  # step between pyramid levels: smaller finds more, runs slower
+                 frontal: tuple[str, ...] = ("default", "alt2"),  # keys of `CASCADES`
+                 profile: bool = True,  # also the profile cascade, on the photo and its mirror
+                 scale_factor: float = 1.1,  # pyramid step: smaller finds more, runs slower
                  min_neighbors: int = 4,  # a face needs more than this many overlapping windows
                  min_size: int = 24,  # smallest face searched for, in pixels
-                 iou_threshold: float = 0.3,  # fusion: drop a box that overlaps a better one by more than this
-                 calibrate: bool = True,  # map boxes to the WIDER FACE convention (`HAAR_CALIBRATION`)
+                 iou_threshold: float = 0.3,  # fusion: drop boxes overlapping a better one more
+                 calibrate: bool = True,  # map boxes to WIDER FACE's (`HAAR_CALIBRATION`)
                  min_score: float = 0.0,  # drop faces scored below this
                 ):
         if scale_factor <= 1: raise FacemaskError(f"scale_factor must be > 1, got {scale_factor}")
         self.frontal, self.profile, self.scale_factor = tuple(frontal), profile, scale_factor
-        self.min_neighbors, self.min_size, self.iou_threshold = min_neighbors, min_size, iou_threshold
+        self.min_neighbors, self.min_size = min_neighbors, min_size
+        self.iou_threshold = iou_threshold
         self.calibrate, self.min_score = calibrate, min_score
 
     def __repr__(self):
-        return (f"HaarDetector(frontal={self.frontal}, profile={self.profile}, scale_factor={self.scale_factor}, "
+        return (f"HaarDetector(frontal={self.frontal}, profile={self.profile}, "
+                f"scale_factor={self.scale_factor}, "
                 f"min_neighbors={self.min_neighbors}, min_size={self.min_size})")
 
     def search(self, grey: np.ndarray,  # (H, W) uint8
@@ -370,15 +395,20 @@ class HaarDetector:
         "One cascade's faces: grouped windows, calibrated, with scores."
         img = np.ascontiguousarray(grey[:, ::-1]) if mirror else grey
         raw, _, weights = load_cascade(cascade).detectMultiScale3(
-            img, scaleFactor=self.scale_factor, minNeighbors=0, minSize=(self.min_size, self.min_size), outputRejectLevels=True)
+            img, scaleFactor=self.scale_factor, minNeighbors=0,
+            minSize=(self.min_size, self.min_size),
+            outputRejectLevels=True)
         xywh, neighbours, best = group_windows(np.asarray(raw).reshape(-1, 4),
                                                np.asarray(weights).reshape(-1), self.min_neighbors)
         margin = best - read_cascade(cascade).stages[-1].threshold
         a, b, c = HAAR_SCORE.get(cascade, (0.0, 1.0, 0.0))
         scores = 1 / (1 + np.exp(-(a + b * np.log(np.maximum(neighbours, 1)) + c * margin)))
         xyxy = Faces.from_xywh(xywh).xyxy
-        if self.calibrate: xyxy = HAAR_CALIBRATION.get(cascade, BoxCalibration()).apply(xyxy)  # in the searched image
-        if mirror: xyxy = np.stack([grey.shape[1] - xyxy[:, 2], xyxy[:, 1], grey.shape[1] - xyxy[:, 0], xyxy[:, 3]], 1)
+        # in the searched image
+        if self.calibrate: xyxy = HAAR_CALIBRATION.get(cascade, BoxCalibration()).apply(xyxy)
+        if mirror:
+            xyxy = np.stack([grey.shape[1] - xyxy[:, 2], xyxy[:, 1], grey.shape[1] - xyxy[:, 0],
+                             xyxy[:, 3]], 1)
         return Faces(xyxy, scores, detector=f"haar:{cascade}{'-mirrored' if mirror else ''}")
 
     def __call__(self, image_rgb: np.ndarray,  # (H, W, 3) RGB uint8 photo
@@ -387,7 +417,8 @@ class HaarDetector:
         rgb = check_rgb(image_rgb)
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         parts = [self.search(grey, c) for c in self.frontal]
-        if self.profile: parts += [self.search(grey, "profile"), self.search(grey, "profile", mirror=True)]
+        if self.profile:
+            parts += [self.search(grey, "profile"), self.search(grey, "profile", mirror=True)]
         faces = nms(Faces.concat(parts), self.iou_threshold) if parts else Faces.empty()
         faces = faces[faces.scores >= self.min_score] if len(faces) else faces
         return replace(faces.clipped((rgb.shape[1], rgb.shape[0])), detector=self.name, image=rgb)

