@@ -1,4 +1,4 @@
-"""Face descriptors: keep the people you choose, one emoji per person, a collection grouped by person.
+"""Face descriptors: keep chosen people visible, one emoji per person, a collection by person.
 
 Docs: https://facemask-dev.github.io/facemask/identity.html.md"""
 
@@ -7,7 +7,7 @@ Docs: https://facemask-dev.github.io/facemask/identity.html.md"""
 # %% ../nbs/10_identity.ipynb #b818808d
 from __future__ import annotations
 
-import argparse, base64, html, json, sys, time
+import argparse, base64, html, json, os, sys, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -23,10 +23,10 @@ from .pipeline import (DETECTORS, IMAGE_SUFFIXES, FileResult, Job, _init_worker,
                                check_writable, covered_faces, get_detector, get_mask, plan_jobs)
 
 # %% auto #0
-__all__ = ['MIN_FACE_PX', 'MIN_SHARPNESS', 'KEEP_THRESHOLD', 'CLUSTER_THRESHOLD', 'aligned_faces', 'Embeddings', 'sharpness',
-           'face_quality', 'embed', 'face_distances', 'References', 'reference_embedding', 'load_references', 'match',
-           'cluster', 'PersonResult', 'anonymize_people', 'person_ids', 'same_person', 'people_report', 'contact_sheet',
-           'main_people']
+__all__ = ['MIN_FACE_PX', 'MIN_SHARPNESS', 'KEEP_THRESHOLD', 'KEEP_MARGIN', 'CLUSTER_THRESHOLD', 'aligned_faces', 'Embeddings',
+           'sharpness', 'face_quality', 'embed', 'face_distances', 'References', 'reference_embedding',
+           'load_references', 'match', 'cluster', 'PersonResult', 'anonymize_people', 'person_ids', 'group_people',
+           'same_person', 'people_report', 'contact_sheet', 'main_people']
 
 # %% ../nbs/10_identity.ipynb #8d218c02
 def _dlib_boxes(faces: Faces) -> np.ndarray:
@@ -124,7 +124,8 @@ def embed(image_rgb: np.ndarray,  # RGB uint8 photo
     return Embeddings(vectors, ok, reasons)
 
 # %% ../nbs/10_identity.ipynb #c93abf52
-KEEP_THRESHOLD: float = 0.43  # --keep: visible only if closer than this to a reference (FAR <= 0.1 %)
+KEEP_THRESHOLD: float = 0.43  # --keep: visible only if closer than this to a reference
+KEEP_MARGIN: float = 0.1  # --keep: and every other face of the photo this much farther from it
 CLUSTER_THRESHOLD: float = 0.35  # faces closer than this are linked when grouping by person
 
 def face_distances(a: np.ndarray,  # (N, 128) descriptors
@@ -171,8 +172,8 @@ def reference_embedding(image,  # a path, bytes or RGB array: a photo of one per
     if len(faces) == 0:
         raise FacemaskError(f"{photo.name}: no face found; a reference photo needs one clear face")
     emb = embed(photo.rgb, faces, model)
-    if emb.ok.sum() > 1:
-        n = int(emb.ok.sum())
+    n = max(int(emb.ok.sum()), int((np.minimum(faces.widths, faces.heights) >= MIN_FACE_PX).sum()))
+    if n > 1:  # a second face big enough to be someone, even if blurred: which one was meant?
         raise FacemaskError(f"{photo.name}: {n} faces; a reference photo needs exactly one")
     if not emb.ok.any():
         why = emb.reasons[int(np.argmax(faces.widths))]
@@ -194,6 +195,7 @@ def load_references(paths: Iterable[str | Path],  # reference photos and folders
 def match(emb: Embeddings,  # descriptors of the faces in a photo
           refs: References,  # the people to keep
           threshold: float = KEEP_THRESHOLD,  # keep only faces closer than this to a reference
+          margin: float = KEEP_MARGIN,  # and only if every other face is this much farther from it
          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "Faces to keep visible (bool), their distances to the nearest reference, and which one it is."
     n = len(emb)
@@ -201,8 +203,11 @@ def match(emb: Embeddings,  # descriptors of the faces in a photo
         return np.zeros(n, bool), np.full(n, np.inf, np.float32), np.full(n, -1)
     d = np.where(emb.ok[:, None], face_distances(emb.vectors, refs.vectors), np.inf)
     nearest = np.where(emb.ok, np.argmin(d, 1), -1)
-    dist = d[np.arange(n), np.maximum(nearest, 0)].astype(np.float32)  # inf for faces not described
-    return emb.ok & (dist < threshold), dist, nearest
+    dist = d[np.arange(n), np.maximum(nearest, 0)].astype(np.float32)  # inf: not described
+    rival = np.full(n, np.inf, np.float32)  # the nearest other face to the same reference
+    for i in np.flatnonzero(emb.ok) if n > 1 else []:
+        rival[i] = np.delete(d[:, nearest[i]], i).min()
+    return emb.ok & (dist < threshold) & (dist + margin <= rival), dist, nearest
 
 # %% ../nbs/10_identity.ipynb #b0f8a82c
 def _biggest_first(labels: np.ndarray) -> np.ndarray:
@@ -248,7 +253,8 @@ def _failed(job: Job, e: Exception) -> str:
     "A one-line error for an unexpected failure."
     return " ".join(f"{job.src}: failed ({type(e).__name__}: {e})".split())
 
-def _worker_faces(job: Job, refs: References | None, keep_threshold: float, model: str):
+def _worker_faces(job: Job, refs: References | None, keep_threshold: float, keep_margin: float,
+                  model: str):
     "Pass 1, in a worker: read, detect and describe the faces of one photo; decide which to keep."
     t0 = time.perf_counter()
     res, faces, vectors = PersonResult(job.key, job.src, notes=list(job.notes)), None, None
@@ -265,10 +271,13 @@ def _worker_faces(job: Job, refs: References | None, keep_threshold: float, mode
         res.unsure = np.flatnonzero(~emb.ok).tolist()
         res.person = [-1] * len(faces)
         if refs is not None:
-            keep, dist, nearest = match(emb, refs, keep_threshold)
+            keep, dist, nearest = match(emb, refs, keep_threshold, keep_margin)
             res.kept = np.flatnonzero(keep).tolist()
             res.why = [f"matches {Path(refs.files[nearest[i]]).name} (distance {dist[i]:.2f})"
                        for i in res.kept]
+            res.notes += [f"face {i} covered: another face is about as close to "
+                          f"{Path(refs.files[nearest[i]]).name}" for i in
+                          np.flatnonzero(emb.ok & (dist < keep_threshold) & ~keep)]
         vectors = emb.vectors
     except FacemaskError as e: res.error = str(e)
     except Exception as e: res.error = _failed(job, e)
@@ -319,6 +328,7 @@ def anonymize_people(jobs: list[Job],  # from `plan_jobs`
                      keep_metadata: bool = False,  # copy EXIF into the outputs (orientation reset)
                      keep: References | None = None,  # people to leave visible (`load_references`)
                      keep_threshold: float = KEEP_THRESHOLD,  # closer to a reference: visible
+                     keep_margin: float = KEEP_MARGIN,  # and others this much farther (`match`)
                      per_person: bool = False,  # group faces by person, one emoji each
                      cluster_threshold: float = CLUSTER_THRESHOLD,  # closer faces: one person
                      cluster_method: str = "chinese_whispers",  # or "dbscan" (see `cluster`)
@@ -340,7 +350,8 @@ def anonymize_people(jobs: list[Job],  # from `plan_jobs`
     else: _init_identity_worker(*args, None)
     try:
         by_key = {j.key: j for j in jobs}
-        first = _pool_map(pool, _worker_faces, [(j, keep, keep_threshold, model) for j in jobs])
+        first = _pool_map(pool, _worker_faces, [(j, keep, keep_threshold, keep_margin, model)
+                                                  for j in jobs])
         if not per_person: found = first  # each photo can be masked as soon as it is described
         else:  # every face of the run must be described before anyone gets an emoji
             found = sorted(first, key=lambda t: t[0].key)
@@ -364,6 +375,7 @@ def anonymize_people(jobs: list[Job],  # from `plan_jobs`
 
 # %% ../nbs/10_identity.ipynb #5e4de137
 def _embed_all(photos: list[tuple[np.ndarray, Faces]], model: str) -> list[Embeddings]:
+    "The descriptors of the faces of every photo."
     return [embed(rgb, faces, model) for rgb, faces in photos]
 
 def person_ids(photos: list[tuple[np.ndarray, Faces]],  # each photo's RGB pixels and its faces
@@ -371,16 +383,30 @@ def person_ids(photos: list[tuple[np.ndarray, Faces]],  # each photo's RGB pixel
                model: str = "large",  # landmark model, as in `embed`
               ) -> list[np.ndarray]:
     "A person id for every face of every photo, grouped together: an app's one emoji per person."
-    embs = _embed_all(photos, model)
+    return _grouped(_embed_all(photos, model), threshold)
+
+def _grouped(embs: list[Embeddings], threshold: float) -> list[np.ndarray]:
+    "`cluster` over the faces of all photos, split back per photo."
     vectors = np.concatenate([e.vectors for e in embs] + [np.zeros((0, 128), np.float32)])
     ids = cluster(vectors, threshold)
     bounds = np.cumsum([0] + [len(e) for e in embs])
     return [ids[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
+def group_people(photos: list[tuple[np.ndarray, Faces]],  # each photo's RGB pixels and its faces
+                 threshold: float = CLUSTER_THRESHOLD,  # as in `cluster`
+                 model: str = "large",  # landmark model, as in `embed`
+                ) -> list[list[int | str]]:
+    "Per photo, per face: its person (0 the largest group) or `\"unsure\"`: an app's faces panel."
+    embs = _embed_all(photos, model)
+    described = [e[e.ok] for e in embs]
+    ids = iter(np.concatenate(_grouped(described, threshold) + [np.zeros(0, int)]).tolist())
+    return [[next(ids) if ok else "unsure" for ok in e.ok] for e in embs]
+
 def same_person(photos: list[tuple[np.ndarray, Faces]],  # each photo's RGB pixels and its faces
                 which: tuple[int, int],  # (photo, face) of the person to find
                 threshold: float = KEEP_THRESHOLD,  # as in `match`
                 model: str = "large",  # landmark model, as in `embed`
+                margin: float = KEEP_MARGIN,  # as in `match`
                ) -> list[np.ndarray]:
     "For every face of every photo: is it the person of face `which`? An app's keep this person."
     embs = _embed_all(photos, model)
@@ -388,7 +414,7 @@ def same_person(photos: list[tuple[np.ndarray, Faces]],  # each photo's RGB pixe
     if not embs[p].ok[f]:
         raise FacemaskError(f"face {f} of photo {p}: {embs[p].reasons[f]}; it cannot be recognised")
     refs = References(embs[p].vectors[[f]], [f"photo {p}"])
-    return [match(e, refs, threshold)[0] for e in embs]
+    return [match(e, refs, threshold, margin)[0] for e in embs]
 
 # %% ../nbs/10_identity.ipynb #82f91570
 def people_report(results: Iterable[PersonResult],  # from `anonymize_people(..., per_person=True)`
@@ -416,15 +442,18 @@ def _crop_jpeg(rgb: np.ndarray, box, side: int = 96) -> str:
 def contact_sheet(report: dict,  # from `people_report`
                   photos: dict[str, Path],  # each report key -> its photo file
                  ) -> str:
-    "An HTML page with a row of face crops per person (photos read again, one at a time)."
-    rows, cache = [], {}
+    "An HTML page with a row of face crops per person (each photo read again, once)."
+    faces = [f for group in report["people"] for f in group] + report["unsure"]
+    crops = {}
+    for name in sorted({f["file"] for f in faces}):  # one photo in memory at a time
+        rgb = read_photo(photos[name]).rgb
+        for f in faces:
+            if f["file"] == name: crops[name, tuple(f["box"])] = _crop_jpeg(rgb, f["box"])
     def figure(face):
-        if face["file"] not in cache:
-            cache.clear()
-            cache[face["file"]] = read_photo(photos[face["file"]]).rgb
-        img = _crop_jpeg(cache[face["file"]], face["box"])
+        img = crops[face["file"], tuple(face["box"])]
         return (f'<figure><img src="data:image/jpeg;base64,{img}">'
                 f'<figcaption>{html.escape(face["file"])}</figcaption></figure>')
+    rows = []
     for k, faces in enumerate(report["people"]):
         rows.append(f"<h2>Person {k + 1} · {len(faces)} face{'s' * (len(faces) != 1)}</h2>"
                     f"<div>{''.join(map(figure, faces))}</div>")
@@ -446,13 +475,15 @@ def _people_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="photos and folders (recursively)")
     p.add_argument("--json", metavar="FILE", required=True,
                    help="write {people: [[{file, box}, ...], ...], unsure: [...]}")
-    p.add_argument("--sheet", metavar="FILE", help="also an HTML page of face crops")
+    p.add_argument("--sheet", metavar="FILE", help="an HTML page of face crops per person, to look "
+                   "(default: beside the JSON, e.g. people.html)")
     p.add_argument("--detector", default="auto", choices=list(DETECTORS), help="(default: auto)")
     p.add_argument("--threshold", type=float, default=CLUSTER_THRESHOLD, metavar="T",
                    help=f"faces closer than this are one person (default {CLUSTER_THRESHOLD})")
     p.add_argument("--method", default="chinese_whispers", choices=["chinese_whispers", "dbscan"],
                    help="how to group (default: chinese_whispers)")
-    p.add_argument("--workers", type=int, default=1, metavar="N", help="processes (default 1)")
+    p.add_argument("--workers", type=int, metavar="N", help="processes describing faces (default: "
+                   "one per core); the grouping runs once, at the end")
     return p
 
 def main_people(argv: list[str] | None = None,  # arguments after `facemask people`
@@ -461,21 +492,24 @@ def main_people(argv: list[str] | None = None,  # arguments after `facemask peop
     args = _people_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     t0 = time.perf_counter()
     try:
-        if args.workers < 1: raise FacemaskError(f"--workers {args.workers}: must be at least 1")
+        if args.workers is not None and args.workers < 1:
+            raise FacemaskError(f"--workers {args.workers}: must be at least 1")
         if not 0 < args.threshold <= 1:
             raise FacemaskError(f"--threshold {args.threshold}: choose a distance in (0, 1]")
         jobs = plan_jobs(args.paths)
-        for out in [args.json] + ([args.sheet] if args.sheet else []):
-            check_writable(out, folder=False)
+        args.sheet = args.sheet or str(Path(args.json).with_suffix(".html"))
+        if Path(args.sheet).resolve() == Path(args.json).resolve():
+            raise FacemaskError(f"--sheet {args.sheet}: the same file as --json")
+        for out in (args.json, args.sheet): check_writable(out, folder=False)
+        workers = args.workers or max(1, min(os.cpu_count() or 1, len(jobs)))
         results = []
-        for r in anonymize_people(jobs, args.detector, None, workers=args.workers, per_person=True,
+        for r in anonymize_people(jobs, args.detector, None, workers=workers, per_person=True,
                                   cluster_threshold=args.threshold, cluster_method=args.method):
             results.append(r)
             if r.error: print(f"error: {r.error}", file=sys.stderr)
         report = people_report(results)
         write_atomic(json.dumps(report, indent=1).encode(), args.json)
-        if args.sheet:
-            write_atomic(contact_sheet(report, {j.key: j.src for j in jobs}).encode(), args.sheet)
+        write_atomic(contact_sheet(report, {j.key: j.src for j in jobs}).encode(), args.sheet)
     except FacemaskError as e:
         print(f"facemask people: {e}", file=sys.stderr)
         return 2
@@ -483,6 +517,6 @@ def main_people(argv: list[str] | None = None,  # arguments after `facemask peop
     n_faces = sum(len(g) for g in report["people"])
     print(f"{len(jobs) - failed} of {len(jobs)} photos done, {n_faces} faces in "
           f"{len(report['people'])} people, {len(report['unsure'])} unsure, {failed} failed, "
-          f"{time.perf_counter() - t0:.1f} s; groups in {args.json}"
-          + (f", contact sheet in {args.sheet}" if args.sheet else ""), file=sys.stderr)
+          f"{time.perf_counter() - t0:.1f} s; groups in {args.json}, contact sheet in {args.sheet}",
+          file=sys.stderr)
     return 1 if failed else 0

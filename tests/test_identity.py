@@ -1,4 +1,4 @@
-"Who is who: descriptors, keeping chosen people, one emoji per person, `facemask people`, bad reference photos."
+"Who is who: descriptors, keeping chosen people, one emoji per person, `facemask people`, bad references."
 import json, subprocess, sys
 from pathlib import Path
 
@@ -8,15 +8,18 @@ import pytest
 
 from facemask.core import FacemaskError, Faces, read_rgb, sample_image, save_image
 from facemask.pipeline import get_detector, plan_jobs
-from facemask.identity import (KEEP_THRESHOLD, anonymize_people, cluster, embed, face_distances, load_references,
-                               main_people, match, reference_embedding)
+from facemask.identity import (KEEP_THRESHOLD, anonymize_people, cluster, embed, face_distances,
+                               group_people, load_references, main_people, match, person_ids)
 
 
 def brighter(rgb, k): return np.clip(rgb.astype(np.float32) * k, 0, 255).astype(np.uint8)
-def resized(rgb, k): return cv2.resize(rgb, (round(rgb.shape[1] * k), round(rgb.shape[0] * k)), interpolation=cv2.INTER_AREA)
+def resized(rgb, k):
+    size = (round(rgb.shape[1] * k), round(rgb.shape[0] * k))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 def turned(rgb, deg):
     h, w = rgb.shape[:2]
-    return cv2.warpAffine(rgb, cv2.getRotationMatrix2D((w / 2, h / 2), deg, 1), (w, h), borderMode=cv2.BORDER_REFLECT)
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), deg, 1)
+    return cv2.warpAffine(rgb, turn, (w, h), borderMode=cv2.BORDER_REFLECT)
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +28,12 @@ def detector(): return get_detector("auto")
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
-    "Photos of two people: the astronaut (Eileen Collins) and Grace Hopper, each also changed as a camera would."
+    "Photos of two people: the astronaut (Eileen Collins) and Grace Hopper, also changed as a camera would."
     d = tmp_path_factory.mktemp("people")
     a, g = sample_image("astronaut"), sample_image("grace_hopper")
     save_image(a, d / "in" / "a_original.png")
-    save_image(turned(brighter(a, 0.7), 10)[:, ::-1], d / "in" / "a_dark_turned_mirrored.jpg", quality=50)
+    save_image(turned(brighter(a, 0.7), 10)[:, ::-1], d / "in" / "a_dark_turned_mirrored.jpg",
+               quality=50)
     save_image(g, d / "in" / "g_original.jpg")
     save_image(np.concatenate([cv2.resize(a, (512, 600)), g], 1), d / "in" / "both.jpg")
     save_image(resized(brighter(g, 1.25), 0.6), d / "refs" / "grace" / "grace_small_bright.jpg")
@@ -77,6 +81,9 @@ def test_same_person_close_different_people_far(detector):
     (lambda a, g: np.full((200, 200, 3), 128, np.uint8), "no face found"),
     (lambda a, g: np.concatenate([cv2.resize(a, (512, 600)), g], 1), "2 faces"),
     (lambda a, g: resized(a, 0.25), "too small"),
+    (lambda a, g: cv2.GaussianBlur(a, (0, 0), 8), "too blurry"),
+    (lambda a, g: np.concatenate([cv2.resize(a, (512, 600)), cv2.GaussianBlur(g, (0, 0), 8)], 1),
+     "2 faces"),  # one sharp face and one blurred: which one was meant?
 ])
 def test_bad_reference_photos(tmp_path, make, message):
     p = save_image(make(sample_image("astronaut"), sample_image("grace_hopper")), tmp_path / "ref.png")
@@ -113,8 +120,31 @@ def test_match_keeps_nothing_uncertain(detector, tmp_path):
     keep, dist, nearest = match(emb, refs, threshold=0.0)
     assert not keep.any()  # a threshold no one meets keeps no one
     keep, dist, nearest = match(emb, refs)
-    assert keep.tolist() == emb.ok.tolist() == [True] + [False] * (len(faces) - 1)  # the tiny false face stays covered
-    assert np.isinf(dist[~emb.ok]).all()
+    assert keep.tolist() == emb.ok.tolist() == [True] + [False] * (len(faces) - 1)
+    assert np.isinf(dist[~emb.ok]).all()  # a face not described is never kept
+
+
+def test_a_person_twice_in_one_photo_stays_covered(detector, tmp_path):
+    "One person is in a photo once: two faces both near the reference are both left covered."
+    a = sample_image("astronaut")
+    twice = np.ascontiguousarray(np.concatenate([a, brighter(a, 0.95)], 1))  # her photo beside her
+    refs = load_references([save_image(resized(a, 0.7), tmp_path / "a.jpg")])
+    emb = embed(twice, detector(twice))
+    keep, dist, _ = match(emb, refs)
+    assert (dist < KEEP_THRESHOLD).sum() == 2 and not keep.any(), dist
+    assert match(emb, refs, margin=0.0)[0][np.argmin(dist)]  # without a margin, the nearer one
+    assert match(emb[[int(np.argmin(dist))]], refs)[0].tolist() == [True]  # alone, it is kept
+
+
+def test_group_people_says_unsure(detector):
+    "The app's grouping: a person per face, or 'unsure' for a face too small to describe."
+    a, g = sample_image("astronaut"), sample_image("grace_hopper")
+    a_faces = detector(a)
+    photos = [(a, a_faces), (g, detector(g)[:1]), (resized(a, 0.25), a_faces.scaled(0.25)),
+              (g, a_faces[:0])]
+    assert group_people(photos) == [[0], [1], ["unsure"], []]
+    ids = [x.tolist() for x in person_ids(photos)]
+    assert ids[:2] == [[0], [1]] and ids[2][0] not in (0, 1)  # its own id, for its own emoji
 
 
 def test_one_emoji_per_person_is_stable(photos):
@@ -162,7 +192,7 @@ def test_people_command(photos, tmp_path):
     r = subprocess.run([str(exe), "people", str(photos / "in" / "a_original.png"), str(photos / "in" / "g_original.jpg"),
                         "--json", str(tmp_path / "p.json")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "2 faces in 2 people" in r.stderr
+    assert "2 faces in 2 people" in r.stderr and (tmp_path / "p.html").is_file()  # sheet beside
     report = json.loads((tmp_path / "p.json").read_text())
     assert [[f["file"] for f in p] for p in report["people"]] == [["a_original.png"], ["g_original.jpg"]]
 
@@ -179,6 +209,10 @@ def test_cli_keep_and_per_person(photos, tmp_path):
     r = facemask(photos / "in" / "both.jpg", "--keep", photos / "in" / "both.jpg", "-o", tmp_path / "bad")
     assert r.returncode == 2 and "2 faces" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "bad").exists()  # nothing processed on a wrong assumption
+    blank = save_image(np.full((200, 200, 3), 128, np.uint8), tmp_path / "blank.png")
+    r = facemask(photos / "in", "--keep", blank, "-o", tmp_path / "bad")
+    assert r.returncode == 2 and f"{blank}: no face found" in r.stderr, r.stderr
+    assert not (tmp_path / "bad").exists()
     photos_in = [photos / "in" / "a_original.png", photos / "in" / "g_original.jpg"]
     r = facemask(*photos_in, "--keep", photos / "refs" / "grace", "-o", tmp_path / "k", "-q")
     assert r.returncode == 0, r.stderr
