@@ -423,8 +423,8 @@ class FacemaskApp:
         self.emoji_target = W.Dropdown(description="Use it for", options=[("every face", -1)],
                                        **wide)
         self.shuffle_btn = W.Button(description="A different emoji per face", icon="random", **wide)
-        self.person_btn = W.Button(description="One emoji per person", icon="users", **wide,
-                                   tooltip="the same emoji for the same person in every photo")
+        self.person_btn = W.ToggleButton(description="One emoji per person", icon="users", **wide,
+                                         tooltip="the same emoji for a person in every photo")
         self.emoji_box = W.VBox([self.emoji_search, self.emoji_list, self.emoji_target,
                                  self.shuffle_btn, self.person_btn])
         self.face_list = W.VBox()
@@ -510,7 +510,7 @@ class FacemaskApp:
         self.emoji_search.observe(self._safely(lambda ch: self._on_search()), "value")
         self.emoji_list.observe(self._safely(self._on_emoji_pick), "value")
         self.shuffle_btn.on_click(self._safely(lambda b: self.vary_emoji()))
-        self.person_btn.on_click(self._safely(lambda b: self.emoji_per_person()))
+        self.person_btn.observe(self._safely(self._on_person_toggle), "value")
         self.box_toggle.observe(self._safely(self._on_box_toggle), "value")
         for s in self.box_sliders: s.observe(self._safely(lambda ch: self.render_before()), "value")
         self.box_add.on_click(self._safely(lambda b: self.add_box(self.box_xyxy)))
@@ -773,6 +773,7 @@ class FacemaskApp:
                  ):
         "Cover one face, or all of them, with `emoji`."
         if face == -1:
+            self.person_btn.value = False
             self.emoji = emoji
             for st in self.photos: st.emojis.clear()
         elif self.current is not None: self.current.emojis[face] = emoji
@@ -781,6 +782,7 @@ class FacemaskApp:
 
     def vary_emoji(self):
         "Give every face of every photo its own emoji."
+        self.person_btn.value = False
         for st in self.photos: st.emojis = {i: _FUN[i % len(_FUN)] for i in range(len(st.boxes))}
         self._refresh_faces()
         self.render()
@@ -791,6 +793,22 @@ class FacemaskApp:
         return [st for st in self.photos if st.faces is not None]
 
     def emoji_per_person(self):
+        "Turn on the mask option one emoji per person (or, if it is on, hand the emoji out again)."
+        if self.person_btn.value: self._per_person()
+        else: self.person_btn.value = True
+
+    def _on_person_toggle(self, change):
+        if change.new:
+            try: self._per_person()
+            except FacemaskError:
+                self.person_btn.value = False
+                raise
+        else:
+            for st in self.photos: st.emojis = {}
+            self._refresh_faces()
+            self.render()
+
+    def _per_person(self):
         "One emoji per person in every photo (the people panel's groups); each unsure face its own."
         groups = self.group_people()
         done = self._groups[1]
@@ -830,6 +848,11 @@ class FacemaskApp:
         now = [st for st in self.photos if st.faces is not None]
         if done != now or self._faces_key(done) != key:
             self._groups = None
+            if self.person_btn.value and now and not self.busy:  # the option holds: group again
+                try:
+                    self._per_person()
+                    return self._groups[:2]
+                except FacemaskError as e: self.say(str(e), "error")
             self.people.clear("The faces changed: press <b>Group by person</b> again.")
             return None
         return groups, done
