@@ -1,10 +1,12 @@
 """The offline site (`make docs`), built once from nbs/ into a temp folder, read in headless Chromium.
 
-Every page in sidebar.yml opens with its title and the sidebar; its pictures load; nothing is fetched from the
-network; every internal link (and #fragment) points at something that exists. Screenshots of the front page and
-one chapter are kept in tests/artifacts/.
+Every page in sidebar.yml opens with its title and the sidebar; its pictures load and can be read (a figure spans
+most of the page's content width, or is a photo shown at its own size, and is never blown up beyond its pixels);
+nothing is fetched from the network; every internal link (and #fragment) points at something that exists; no
+machine path (a temp folder, the virtual environment) shows; every chapter has a Questionnaire. Screenshots of the
+front page and one chapter are kept in tests/artifacts/.
 """
-import functools, http.server, os, re, shutil, subprocess, sys, threading, urllib.request, warnings
+import functools, http.server, os, re, shutil, subprocess, sys, threading, urllib.request
 from pathlib import Path
 from urllib.parse import urldefrag, urlsplit
 
@@ -22,6 +24,9 @@ sys.path.insert(0, str(ROOT / "tools"))
 from build_site import page_name, read_sidebar  # noqa: E402
 
 PAGES = [f for _, fs in read_sidebar(NBS) for f in fs if (NBS / f).exists()]
+FIGURE_SHARE = 0.6  # a figure spans at least this share of the content width...
+PHOTO_MIN = 300  # ...or is a photo (an image value) shown at its own size, at least this wide
+MACHINE_PATH = re.compile(r"(?:/tmp/|/home/|/root/|/work/|/private/var/|\.venv/|site-packages|[A-Z]:\\Users)")
 
 
 def chromium() -> str | None:
@@ -116,8 +121,23 @@ def test_page_in_browser(nb, browser, base_url):
             assert status == 200, f"{nb}: broken link {href} (HTTP {status})"
             if frag and urlsplit(target).path.endswith(".html") and not re.search(rf'\bid="{re.escape(frag)}"', body):
                 no_anchor.append(href.removeprefix(base_url))
-        if no_anchor:  # the page exists; nbdev links `Class.method` to an anchor only show_doc(Class.method) makes
-            warnings.warn(f"{nb}: links to anchors that do not exist (add show_doc for them?): {no_anchor}")
+        # the page exists; nbdev links `Class.method` or a constant to an anchor only its show_doc makes
+        assert not no_anchor, f"{nb}: links to anchors that do not exist (add show_doc for them): {no_anchor}"
+        figures = page.eval_on_selector_all("main img", """els => els.map(i => ({
+            src: i.src.slice(0, 60), width: i.getBoundingClientRect().width, natural: i.naturalWidth,
+            value: !!i.closest('.output_execute_result'),
+            content: (i.closest('main') || document.body).clientWidth}))""")
+        unreadable = [f for f in figures if f["width"] < FIGURE_SHARE * f["content"]
+                      and not (f["value"] and f["natural"] >= PHOTO_MIN and f["width"] >= f["natural"] - 1)]
+        assert not unreadable, (f"{nb}: figures narrower than {FIGURE_SHARE:.0%} of the page (draw them at "
+                                f"page width, figsize ~ (11, h)): {unreadable}")
+        blown_up = [f for f in figures if f["natural"] < 0.95 * f["width"]]
+        assert not blown_up, f"{nb}: figures stretched beyond their pixels (raise their dpi): {blown_up}"
+        text = page.locator("main").inner_text()
+        assert not (m := MACHINE_PATH.search(text)), \
+            f"{nb}: a machine path or environment shows on the page: {text[max(m.start() - 60, 0):m.end() + 60]!r}"
+        if nb != "index.ipynb":
+            assert page.locator("h2", has_text=re.compile(r"^\s*Questionnaire", re.I)).count(), f"{nb}: no Questionnaire"
         if nb == "index.ipynb" or nb == next((f for f in PAGES if f != "index.ipynb"), None):
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / f"site-{Path(page_name(nb)).stem}.png"), full_page=True)
