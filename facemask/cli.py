@@ -21,7 +21,8 @@ from .identity import KEEP_THRESHOLD
 __all__ = ['SUBCOMMANDS', 'summary', 'main']
 
 # %% ../nbs/06_cli.ipynb #3ceea9fe
-SUBCOMMANDS = {  # `facemask NAME ...` runs `main_NAME(argv)` of its module, imported only when asked for
+# `facemask NAME ...` runs `main_NAME(argv)` of its module, imported only when asked for
+SUBCOMMANDS = {
     "evaluate": "facemask.evaluate:main_evaluate",
     "people": "facemask.identity:main_people",
     "serve": "facemask.serve:main_serve",
@@ -151,7 +152,7 @@ def _check_usage(args, jobs: list[Job]) -> None:
     if args.json: check_writable(args.json, folder=False)
 
 def _frame_bar(files_bar):
-    "A progress callback for videos: a second bar in frames (with frames per second and time left) under the files bar."
+    "A progress callback for videos: a second bar in frames (fps, time left) under the files' bar."
     from tqdm.auto import tqdm
     state = {}
     def update(stage: str, done: int, total: int):
@@ -174,16 +175,17 @@ def summary(results: list[FileResult],  # every result of the run
             masked: bool,  # whether images were written
             seconds: float,  # how long the run took
            ) -> str:
-    "The run's last line: what was done, what was covered, what failed or was passed over, and where it went."
+    "The run's last line: what was done and covered, what failed or was passed over, where it went."
     failed = [r for r in results if r.error]
     videos = [r for r in results if getattr(r, "video", None) is not None]
     n_videos = sum(getattr(j, "kind", "photo") == "video" for j in jobs)
     photos = [r for r in results if not r.error and getattr(r, "video", None) is None]
     found = sum(len(r.detections) for r in photos)
     covered = sum(r.covered for r in photos)
+    mixed = f"({_plural(len(jobs) - n_videos, 'photo')}, {_plural(n_videos, 'video')})"
     what = _plural(len(jobs), "photo") if not n_videos else \
         _plural(len(jobs), "video") if n_videos == len(jobs) else \
-        f"{_plural(len(jobs), 'file')} ({_plural(len(jobs) - n_videos, 'photo')}, {_plural(n_videos, 'video')})"
+        f"{_plural(len(jobs), 'file')} {mixed}"
     kept = sum(len(getattr(r, "kept", ())) for r in results if not r.error)
     unsure = sum(len(getattr(r, "unsure", ())) for r in results if not r.error)
     line = f"{len(jobs) - len(failed)} of {what} done, "
@@ -196,7 +198,8 @@ def summary(results: list[FileResult],  # every result of the run
     else: line += f"{_plural(found, 'face')} found"
     if n_videos:
         if n_videos == len(jobs): line = f"{len(jobs) - len(failed)} of {what} done"
-        frames, tracks = sum(r.video.n_frames for r in videos), sum(r.video.n_tracks for r in videos)
+        frames = sum(r.video.n_frames for r in videos)
+        tracks = sum(r.video.n_tracks for r in videos)
         line += f", {_plural(tracks, 'face')} tracked through {_plural(frames, 'video frame')}"
         if masked: line += " and masked"  # photos alone get the 90 % check
         video_kept = sum(len(getattr(r.video, "kept", ())) for r in videos)
@@ -207,7 +210,8 @@ def summary(results: list[FileResult],  # every result of the run
     renamed = sum(any(n.startswith("written as") for n in j.notes) for j in jobs)
     if renamed: line += f", {renamed} renamed to keep names apart"
     line += f", {seconds:.1f} s"
-    bases = sorted({str(j.dst.parents[len(Path(j.key).parts) - 1]) for j in jobs if j.error is None})
+    ok = [j for j in jobs if j.error is None]
+    bases = sorted({str(j.dst.parents[len(Path(j.key).parts) - 1]) for j in ok})
     if masked and len(failed) < len(jobs) and bases: line += f" → {', '.join(bases)}"
     if any(r.video.sound.startswith(("copied", "re-encoded")) for r in videos):
         line += "; sound kept: voices are not anonymized (--audio drop removes it)"
@@ -215,7 +219,7 @@ def summary(results: list[FileResult],  # every result of the run
 
 def main(argv: list[str] | None = None,  # arguments without the program name; default sys.argv[1:]
         ) -> int:
-    "Run the `facemask` command; returns the exit status (0 all done, 1 some files failed, 2 usage error)."
+    "Run the `facemask` command; returns the exit status (0 done, 1 files failed, 2 usage error)."
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] and argv[0] in SUBCOMMANDS:
         module, func = SUBCOMMANDS[argv[0]].split(":")
@@ -268,15 +272,16 @@ def main(argv: list[str] | None = None,  # arguments without the program name; d
             print(f"error: {e}", file=sys.stderr)
             status = 1
     print(summary(results, jobs, bool(mask), time.perf_counter() - t0)
-          + (f"; {_plural(len(jobs.resumed), 'photo')} already done, skipped (--resume)" if args.resume else "")
+          + (f"; {_plural(len(jobs.resumed), 'photo')} already done, skipped (--resume)"
+             if args.resume else "")
           + (f"; detections in {args.json}" if args.json and status == 0 else ""), file=sys.stderr)
     return status
 
 # %% ../nbs/06_cli.ipynb #backend02
 def _resume(jobs: Plan,  # from `plan_jobs`
-            json_path: str | None,  # the run's --json report, which may hold an earlier run's detections
+            json_path: str | None,  # the run's --json report (may hold an earlier run's detections)
            ) -> tuple[Plan, list[FileResult]]:
-    "The jobs still to do (`.resumed` lists the others), and results for the done ones an earlier report knows."
+    "The jobs still to do (`.resumed` lists the others), and done ones' results from an earlier report."
     earlier = {}
     if json_path and Path(json_path).is_file():
         try: earlier = json.loads(Path(json_path).read_text())

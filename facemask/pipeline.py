@@ -83,7 +83,9 @@ def anonymize(image,  # a path, bytes, PIL image or RGB array
               mask="emoji",  # a name from `MASKS` or a mask object
              ) -> tuple[np.ndarray, Faces]:
     "Find the faces in a photo and cover them; returns the new photo and the faces covered."
-    rgb = image if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3 else read_rgb(image)
+    is_rgb = isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 \
+        and image.shape[2] == 3
+    rgb = image if is_rgb else read_rgb(image)
     faces = _resolve(detector, get_detector)(rgb)
     return _resolve(mask, get_mask)(rgb, faces), faces
 
@@ -98,7 +100,7 @@ _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b
 
 def sniff(path: str | Path,  # a file whose name does not say what it holds
          ) -> str | None:
-    "'photo' or 'video' from a file's first bytes (JPEG, PNG, GIF, WebP, TIFF, BMP, HEIF; MP4, MOV, MKV, AVI), else None."
+    "'photo' or 'video' from a file's first bytes (JPEG, PNG, GIF, WebP, TIFF, HEIF; MP4, MOV…)."
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None  # never open a pipe or a device to look
@@ -122,7 +124,7 @@ def kind_of(path: Path) -> str | None:
 
 @dataclass
 class Job:
-    "One photo or video to anonymize: where it is, where its result goes, and its key in the JSON report."
+    "One photo or video to anonymize: where it is, where its result goes, its JSON report key."
     src: Path  # the input file
     dst: Path  # where the masked result goes
     key: str   # path relative to the folder given (or the file name), as in the JSON report
@@ -131,25 +133,26 @@ class Job:
     error: str | None = None  # a problem found while planning; the job then fails without being run
 
 class Plan(list):
-    "The jobs of a run (a list of `Job`), and the files passed over because they are neither photos nor videos."
+    "The jobs of a run (a list of `Job`), and the files passed over: neither photos nor videos."
     skipped: list[Path]
 
 def _out_suffix(src: Path, kind: str) -> str:
-    "The suffix of a result: the input's own where facemask can write it, else .jpg, .png or (videos) .mp4."
+    "A result's suffix: the input's own where facemask can write it, else .jpg, .png or .mp4."
     suffix = src.suffix.lower()
     if kind == "video": return ".mp4"
     if suffix in _KEEP_SUFFIX: return src.suffix
     return ".jpg" if suffix in _TO_JPEG or suffix not in IMAGE_SUFFIXES else ".png"
 
 def _out_name(rel: Path, kind: str = "photo", single: bool = False, renamed: bool = False) -> Path:
-    "Where a result goes, relative to its output folder: `a.heic` -> `a.jpg` (or `a.heic.jpg` when renamed)."
+    "Where a result goes in its output folder: `a.heic` -> `a.jpg` (or `a.heic.jpg` when renamed)."
     suffix = _out_suffix(rel, kind)
     known = rel.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
     stem = rel.name if renamed or not known else rel.stem
     return rel.with_name(f"{stem}-masked{suffix}" if single else f"{stem}{suffix}")
 
-def _walk(folder: Path, skip: Path | None, skipped: list[Path], problems: list[tuple[Path, str]]) -> list[Path]:
-    "Photos and videos below `folder` (not hidden), sorted; other files go to `skipped`, unreadable folders to `problems`."
+def _walk(folder: Path, skip: Path | None, skipped: list[Path],
+          problems: list[tuple[Path, str]]) -> list[Path]:
+    "Photos and videos in `folder` (not hidden), sorted; others to `skipped`, errors to `problems`."
     found = []
     def unreadable(e: OSError): problems.append((Path(e.filename or folder),
                                                  f"cannot be read ({e.strerror or e})"))
@@ -162,7 +165,7 @@ def _walk(folder: Path, skip: Path | None, skipped: list[Path], problems: list[t
     return found
 
 def _rename_collisions(jobs: list[Job], single: set[int]) -> None:
-    "Give every job its own output: the input whose format is kept keeps the name, the others get their old suffix in it."
+    "Give every job its own output: a kept format keeps the name, others get the old suffix in it."
     by_dst: dict[str, list[int]] = {}
     for i, j in enumerate(jobs):
         if j.error is None: by_dst.setdefault(os.path.realpath(j.dst).casefold(), []).append(i)
@@ -188,7 +191,7 @@ def _rename_collisions(jobs: list[Job], single: set[int]) -> None:
 def plan_jobs(inputs: Iterable[str | Path],  # files and folders (searched recursively)
               out: str | Path | None = None,  # output folder; default: beside each input
              ) -> Plan:
-    "The photos and videos to process and where each result goes; `FacemaskError` if that would touch an input."
+    "The photos and videos to process, where results go; `FacemaskError` if one touches an input."
     inputs = [Path(p) for p in inputs]
     if not inputs: raise FacemaskError("no input: give one or more photos, videos or folders")
     out = Path(out) if out is not None else None
@@ -210,7 +213,8 @@ def plan_jobs(inputs: Iterable[str | Path],  # files and folders (searched recur
         else:
             single.add(len(jobs))
             kind = kind_of(p) or "photo"  # a file the user named is tried, whatever its name
-            jobs.append(Job(p, (out or p.parent) / _out_name(Path(p.name), kind, single=out is None), p.name, kind))
+            dst = (out or p.parent) / _out_name(Path(p.name), kind, single=out is None)
+            jobs.append(Job(p, dst, p.name, kind))
     for path, why in problems: jobs.append(Job(path, path, str(path), error=f"{path}: {why}"))
     srcs = {os.path.realpath(j.src) for j in jobs}
     for j in jobs:
@@ -244,18 +248,18 @@ class FileResult:
     key: str                          # name in the JSON report
     src: Path                         # the input photo
     dst: Path | None = None           # the masked photo written, if any
-    detections: list = field(default_factory=list)  # [[x1, y1, x2, y2, score], ...] in the upright photo's pixels
+    detections: list = field(default_factory=list)  # [[x1, y1, x2, y2, score], ...], upright
     covered: int = 0                  # faces the mask really hides (at least `COVERED` of each box)
     seconds: float = 0.0              # time spent on this photo
     error: str | None = None          # one-line reason it failed, or None
-    notes: list[str] = field(default_factory=list)  # what reading it involved (rotation, colour conversion…)
+    notes: list[str] = field(default_factory=list)  # what reading it involved (rotation, colours…)
 
 def covered_faces(mask,  # the mask that was applied
                   faces: Faces,  # the faces it was applied to
                   image_rgb: np.ndarray,  # the photo before
                   masked_rgb: np.ndarray,  # the photo after
                  ) -> np.ndarray:
-    "(N,) bool: which faces the mask really hides — at least `COVERED` of each box's pixels replaced."
+    "(N,) bool: which faces the mask really hides: `COVERED` of each box's pixels or more replaced."
     h, w = image_rgb.shape[:2]
     if hasattr(mask, "coverage"): cov = mask.coverage(faces, (w, h))
     else: cov = (masked_rgb != image_rgb).any(-1)  # a mask of your own: the pixels it changed
@@ -316,9 +320,9 @@ def anonymize_files(jobs: list[Job],  # from `plan_jobs`
                     keep=None,  # `identity.References`: people to leave visible
                     keep_threshold: float | None = None,  # default: `identity.KEEP_THRESHOLD`
                     per_person: bool = False,  # group faces by person; with "emoji", one emoji each
-                    video: dict | None = None,  # options for videos: audio, detect_every, from_json, progress (see `facemask.video.video_job`)
+                    video: dict | None = None,  # video options (see `facemask.video.video_job`)
                    ) -> Iterator[FileResult]:
-    "Anonymize every job's photo, yielding a `FileResult` per photo; bad files are reported, not fatal."
+    "Anonymize every job's photo, yielding a `FileResult` per photo; bad files reported, not fatal."
     if keep is not None or per_person:  # the identity chapter's run (two passes if per_person)
         from facemask.identity import KEEP_THRESHOLD, anonymize_people
         threshold = KEEP_THRESHOLD if keep_threshold is None else keep_threshold
@@ -345,11 +349,13 @@ def anonymize_files(jobs: list[Job],  # from `plan_jobs`
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
-    with ProcessPoolExecutor(workers, mp.get_context("spawn"), initializer=_init_worker, initargs=(*args, 1, {k: v for k, v in (video or {}).items() if k != "progress"})) as pool:
+    video_opts = {k: v for k, v in (video or {}).items() if k != "progress"}
+    with ProcessPoolExecutor(workers, mp.get_context("spawn"), initializer=_init_worker,
+                             initargs=(*args, 1, video_opts)) as pool:
         running = {pool.submit(_run_job, job, keep_metadata): job for job in jobs}
         for done in as_completed(running):
             try: yield done.result()
-            # a worker that died (out of memory, a crash in native code) fails its photo, not the run
+            # a worker that died (out of memory, a crash in native code) fails its photo only
             except Exception as e:
                 job = running[done]
                 yield FileResult(job.key, job.src,
@@ -358,7 +364,8 @@ def anonymize_files(jobs: list[Job],  # from `plan_jobs`
 def write_json(results: Iterable[FileResult],  # from `anonymize_files`
                path: str | Path,  # where to write the report
               ) -> Path:
-    "Write detections as `{key: [[x1, y1, x2, y2, score], ...]}`, the format the evaluation tools read."
-    data = {r.key: r.tracks if getattr(r, "tracks", None) is not None else r.detections  # a video: its boxes per frame
+    "Write detections as `{key: [[x1, y1, x2, y2, score], ...]}`, as the evaluation tools read."
+    # a video: its boxes per frame
+    data = {r.key: r.tracks if getattr(r, "tracks", None) is not None else r.detections
             for r in sorted(results, key=lambda r: r.key) if r.error is None}
     return write_atomic(json.dumps(data, indent=1).encode(), path)
