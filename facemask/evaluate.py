@@ -90,11 +90,11 @@ def load_dataset(path: str | Path,  # a simple-layout folder, a WIDER `*_bbx_gt.
     gts = sorted(p.rglob("wider_face_*_bbx_gt.txt"))
     if gts:
         return load_wider(gts[0],
-                          next((d for d in [p / "images", p / "WIDER_val" / "images"] if d.is_dir()),
-                               p / "images"))
+                          next((d for d in [p / "images", p / "WIDER_val" / "images"]
+                                if d.is_dir()), p / "images"))
     raise FacemaskError(f"{p}: neither annotations.json nor a WIDER wider_face_*_bbx_gt.txt found")
 
-def dev_dataset(path: str | Path | None = None,  # a folder; default $FACEMASK_DATA or ../shared/data/faces-dev
+def dev_dataset(path: str | Path | None = None,  # default $FACEMASK_DATA or ../shared/data/faces-dev
                ) -> Path | None:
     "The team's evaluation folder (faces-dev) if it is present, else None."
     if path is None: path = os.environ.get("FACEMASK_DATA")
@@ -242,7 +242,7 @@ def score(dataset: list[Annotated],  # annotated photos
           seconds: dict[str, float] | None = None,  # photo key -> detector time
           shape: str = "ellipse",  # shape of the covered region without `mask`: "ellipse" or "rect"
          ) -> Report:
-    "Score detections against annotations: AP, recall, precision, false alarms, privacy recall, by size."
+    "Score detections: AP, recall, precision, false alarms, privacy recall, all by face size."
     outs, scs, found, covered, heights, shares, fps = [], [], [], [], [], [], 0
     for a in dataset:
         det = detections.get(a.key, Faces.empty())
@@ -274,7 +274,8 @@ def score(dataset: list[Annotated],  # annotated photos
                   rec_size, priv_size, counts, float(np.median(t)) if len(t) else float("nan"),
                   float(np.median(mp)) if len(mp) else float("nan"),
                   repr(mask) if mask is not None
-                  else f"{'ellipses' if shape == 'ellipse' else 'boxes'} ×{scale:g}", (precision, recall))
+                  else f"{'ellipses' if shape == 'ellipse' else 'boxes'} ×{scale:g}",
+                  (precision, recall))
 
 # %% ../nbs/07_evaluate.ipynb #763862a7
 CACHE_VERSION = 2  # bump when a change to facemask makes every kept detection stale
@@ -282,7 +283,7 @@ CACHE_VERSION = 2  # bump when a change to facemask makes every kept detection s
 def cache_key(detector,  # a detector object
               max_side: int | None = None,  # the photo size limit the detections were made at
              ) -> str:
-    "What a detection cache is valid for: the detector's configuration (repr), `max_side`, a version."
+    "What a detection cache is valid for: the detector's settings (repr), `max_side`, a version."
     # a function's address changes every run
     config = re.sub(r" at 0x[0-9a-fA-F]+", "", repr(detector))
     return f"facemask cache v{CACHE_VERSION}: {config}, max_side={max_side}"
@@ -307,9 +308,9 @@ def detect_dataset(detector,  # a detector object, or a name from `facemask.pipe
                    max_side: int | None = None,  # shrink photos to at most this longer side
                    limit: int | None = None,  # only the first photos
                    progress: bool = False,  # show a progress bar
-                   cache: str | Path | None = None,  # JSON file of detections and times (`cache_key`)
+                   cache: str | Path | None = None,  # JSON of detections, times (`cache_key`)
                   ) -> tuple[list[Annotated], dict[str, Faces], dict[str, float]]:
-    "Run a detector over an annotated dataset, timing each call: photos, detections, seconds by key."
+    "Run a detector over an annotated dataset, timing each call: photos, detections, seconds."
     import cv2
     if isinstance(detector, str):
         from facemask.pipeline import get_detector
@@ -354,7 +355,7 @@ def evaluate(detector,  # a detector object, or a name from `facemask.pipeline.D
              limit: int | None = None,  # score only the first photos
              progress: bool = False,  # show a progress bar
              shape: str = "ellipse",  # covered region without `mask`: "ellipse" or "rect"
-             cache: str | Path | None = None,  # JSON file of detections and times (`cache_key`)
+             cache: str | Path | None = None,  # JSON of detections, times (`cache_key`)
             ) -> Report:
     "Run a detector over an annotated dataset, timing each call, and score it."
     if isinstance(detector, str):
