@@ -119,113 +119,118 @@ def test_upload_exclude_download(server, photos, clips, tmp_path):
             "--disable-sync", "--no-first-run"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(90_000)
-        page.goto(server)
-        upload = page.locator("button.widget-upload", has_text="Add photos")
-        expect(upload).to_contain_text("Add photos")
-        expect.set_options(timeout=90_000)
-        status = page.locator(".facemask-status", has_text="Found")
+        try:
+            page.goto(server)
+            upload = page.locator("button.widget-upload", has_text="Add photos")
+            expect(upload).to_contain_text("Add photos")
+            expect.set_options(timeout=90_000)
+            status = page.locator(".facemask-status", has_text="Found")
 
-        # upload two photos and a broken file: a friendly message for the broken one, the others work
-        with page.expect_file_chooser() as fc: upload.click()
-        fc.value.set_files([str(astro), str(phone), str(broken)])
-        messages = page.locator(".facemask-messages")
-        expect(messages).to_contain_text("broken.jpg: the file is truncated or corrupt")
-        expect(messages).to_contain_text("grace_phone.jpg: rotated upright (EXIF orientation 6)")
-        expect(status).to_contain_text("in 2 photos")
-        expect(page.locator(".facemask-faces .widget-checkbox", has_text="#0")).to_be_visible()
-        page.wait_for_timeout(500)
-        page.screenshot(path=str(ARTIFACTS / "app.png"))
+            # upload two photos and a broken file: a friendly message for the broken one, the others work
+            with page.expect_file_chooser() as fc: upload.click()
+            fc.value.set_files([str(astro), str(phone), str(broken)])
+            messages = page.locator(".facemask-messages")
+            expect(messages).to_contain_text("broken.jpg: the file is truncated or corrupt")
+            expect(messages).to_contain_text("grace_phone.jpg: rotated upright (EXIF orientation 6)")
+            expect(status).to_contain_text("in 2 photos")
+            expect(page.locator(".facemask-faces .widget-checkbox", has_text="#0")).to_be_visible()
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(ARTIFACTS / "app.png"))
 
-        # switch the detector: the run button asks for a new search; run it
-        page.locator(".widget-dropdown", has_text="Detector").locator("select").select_option(DETECTOR)
-        expect(page.locator(".facemask-status")).to_contain_text("Settings changed")
-        page.get_by_role("button", name="Find faces").click()
-        expect(status).to_contain_text(f"with {DETECTOR}")
-        # switch the mask; leave face #0 of the astronaut (the photo shown) uncovered
-        page.locator(f"button[data-value='{MASK}']").click()
-        expect(page.locator(f"button[data-value='{MASK}']")).to_have_class(re.compile("mod-active"))
-        box = page.locator(".facemask-faces .widget-checkbox", has_text="#0").locator("input")
-        box.uncheck()
-        expect(box).not_to_be_checked()
-        # the same face clicked on the before picture: covered again (its tick comes back), clicked again: uncovered
-        before = page.locator("img.facemask-before")
-        expect(page.locator(".facemask-photo-hint")).to_contain_text("Click a face")
-        expect(before).to_have_css("cursor", "crosshair")
-        before.scroll_into_view_if_needed()
-        size = read_rgb(astro).shape[1::-1]
-        x1, y1, x2, y2 = expected_faces(astro)[0]
-        face = on_picture(before, ((x1 + x2) / 2, (y1 + y2) / 2), size)
-        page.mouse.click(*face)
-        expect(box).to_be_checked()
-        page.mouse.click(*face)
-        expect(box).not_to_be_checked()
-        for _ in range(3):  # a person double-clicking: two toggles, the second while the picture redraws
-            page.mouse.click(*face)
-            page.wait_for_timeout(150)
-            page.mouse.click(*face)
-            page.wait_for_timeout(1500)
+            # switch the detector: the run button asks for a new search; run it
+            page.locator(".widget-dropdown", has_text="Detector").locator("select").select_option(DETECTOR)
+            expect(page.locator(".facemask-status")).to_contain_text("Settings changed")
+            page.get_by_role("button", name="Find faces").click()
+            expect(status).to_contain_text(f"with {DETECTOR}")
+            # switch the mask; leave face #0 of the astronaut (the photo shown) uncovered
+            page.locator(f"button[data-value='{MASK}']").click()
+            expect(page.locator(f"button[data-value='{MASK}']")).to_have_class(re.compile("mod-active"))
+            box = page.locator(".facemask-faces .widget-checkbox", has_text="#0").locator("input")
+            box.uncheck()
             expect(box).not_to_be_checked()
-        # drag across a part of the photo with no face found: it becomes an added box to cover
-        added = page.locator(".facemask-faces .widget-checkbox", has_text="added box")
-        expect(added).to_have_count(0)
-        page.mouse.move(*on_picture(before, DRAGGED[:2], size))
-        page.wait_for_timeout(300)  # at a person's pace: the kernel has answered the clicks before the drag starts
-        page.mouse.down()
-        page.wait_for_timeout(100)
-        page.mouse.move(*on_picture(before, DRAGGED[2:], size), steps=12)
-        page.wait_for_timeout(100)
-        page.mouse.up()
-        expect(added).to_have_count(1)
-        expect(added.locator("input")).to_be_checked()
-        expect(box).not_to_be_checked()  # the drag left face #0 alone
-        # download: one zip with both photos
-        page.get_by_role("button", name="Prepare download").click()
-        link = page.locator("a.facemask-download")
-        expect(link).to_contain_text("facemask-photos.zip")
-        with page.expect_download() as dl: link.click()
-        zpath = tmp_path / "result.zip"
-        dl.value.save_as(zpath)
-        page.screenshot(path=str(ARTIFACTS / "app-after.png"))
+            # the same face clicked on the before picture: covered again (its tick comes back), clicked again: uncovered
+            before = page.locator("img.facemask-before")
+            expect(page.locator(".facemask-photo-hint")).to_contain_text("Click a face")
+            expect(before).to_have_css("cursor", "crosshair")
+            before.scroll_into_view_if_needed()
+            size = read_rgb(astro).shape[1::-1]
+            x1, y1, x2, y2 = expected_faces(astro)[0]
+            face = on_picture(before, ((x1 + x2) / 2, (y1 + y2) / 2), size)
+            page.mouse.click(*face)
+            expect(box).to_be_checked()
+            page.mouse.click(*face)
+            expect(box).not_to_be_checked()
+            for _ in range(3):  # a person double-clicking: two toggles, the second while the picture redraws
+                page.mouse.click(*face)
+                page.wait_for_timeout(150)
+                page.mouse.click(*face)
+                page.wait_for_timeout(1500)
+                expect(box).not_to_be_checked()
+            # drag across a part of the photo with no face found: it becomes an added box to cover
+            added = page.locator(".facemask-faces .widget-checkbox", has_text="added box")
+            expect(added).to_have_count(0)
+            page.mouse.move(*on_picture(before, DRAGGED[:2], size))
+            page.wait_for_timeout(300)  # at a person's pace: the kernel has answered the clicks before the drag starts
+            page.mouse.down()
+            page.wait_for_timeout(100)
+            page.mouse.move(*on_picture(before, DRAGGED[2:], size), steps=12)
+            page.wait_for_timeout(100)
+            page.mouse.up()
+            expect(added).to_have_count(1)
+            expect(added.locator("input")).to_be_checked()
+            expect(box).not_to_be_checked()  # the drag left face #0 alone
+            # download: one zip with both photos
+            page.get_by_role("button", name="Prepare download").click()
+            link = page.locator("a.facemask-download")
+            expect(link).to_contain_text("facemask-photos.zip")
+            with page.expect_download() as dl: link.click()
+            zpath = tmp_path / "result.zip"
+            dl.value.save_as(zpath)
+            page.screenshot(path=str(ARTIFACTS / "app-after.png"))
 
-        # labels: the photos and the ticked boxes as a dataset `facemask evaluate` reads
-        page.get_by_role("button", name="Download labels").click()
-        labels_link = page.locator(".facemask-labels a")
-        expect(labels_link).to_contain_text("facemask-labels.zip")
-        with page.expect_download() as dl: labels_link.click()
-        lpath = tmp_path / "labels.zip"
-        dl.value.save_as(lpath)
+            # labels: the photos and the ticked boxes as a dataset `facemask evaluate` reads
+            page.get_by_role("button", name="Download labels").click()
+            labels_link = page.locator(".facemask-labels a")
+            expect(labels_link).to_contain_text("facemask-labels.zip")
+            with page.expect_download() as dl: labels_link.click()
+            lpath = tmp_path / "labels.zip"
+            dl.value.save_as(lpath)
 
-        # people: group the faces; person 1 is the astronaut (her face comes first); keep her, then not
-        page.get_by_role("button", name="Group by person").click()
-        people = page.locator(".facemask-people")
-        expect(people).to_contain_text("Person 2")
-        keep = people.locator("button", has_text="keep uncovered").first
-        keep.click()
-        expect(keep).to_have_class(re.compile("mod-active"))
-        expect(box).not_to_be_checked()  # her face stays uncovered
-        keep.click()
-        expect(keep).not_to_have_class(re.compile("mod-active"))
-        expect(box).to_be_checked()  # covered again, as everywhere else she is
+            # people: group the faces; person 1 is the astronaut (her face comes first); keep her, then not
+            page.get_by_role("button", name="Group by person").click()
+            people = page.locator(".facemask-people")
+            expect(people).to_contain_text("Person 2")
+            keep = people.locator("button", has_text="keep uncovered").first
+            keep.click()
+            expect(keep).to_have_class(re.compile("mod-active"))
+            expect(box).not_to_be_checked()  # her face stays uncovered
+            keep.click()
+            expect(keep).not_to_have_class(re.compile("mod-active"))
+            expect(box).to_be_checked()  # covered again, as everywhere else she is
 
-        # a video: a broken one gets one message naming it, a good one is masked and downloaded
-        video = page.locator(".facemask-video")
-        expect(video).to_contain_text("up to 25 MB")
-        add_video = page.locator("button.widget-upload", has_text="Add a video")
-        with page.expect_file_chooser() as fc: add_video.click()
-        fc.value.set_files([str(broken_clip)])
-        expect(page.locator(".facemask-video-messages")).to_contain_text("broken.mp4:")
-        with page.expect_file_chooser() as fc: add_video.click()
-        fc.value.set_files([str(clip)])
-        expect(page.locator(".facemask-video-status")).to_contain_text("20 frames")
-        expect(page.locator(".facemask-video-status")).to_contain_text("1 face in frame 10")
-        page.get_by_role("button", name="Mask the video").click()
-        video_link = page.locator(".facemask-video-link a")
-        expect(video_link).to_contain_text("clip-masked.mp4")
-        with page.expect_download() as dl: video_link.click()
-        vpath = tmp_path / "clip-masked.mp4"
-        dl.value.save_as(vpath)
-        page.screenshot(path=str(ARTIFACTS / "app-video.png"))
-        browser.close()
+            # a video: a broken one gets one message naming it, a good one is masked and downloaded
+            video = page.locator(".facemask-video")
+            expect(video).to_contain_text("up to 25 MB")
+            add_video = page.locator("button.widget-upload", has_text="Add a video")
+            with page.expect_file_chooser() as fc: add_video.click()
+            fc.value.set_files([str(broken_clip)])
+            expect(page.locator(".facemask-video-messages")).to_contain_text("broken.mp4:")
+            with page.expect_file_chooser() as fc: add_video.click()
+            fc.value.set_files([str(clip)])
+            expect(page.locator(".facemask-video-status")).to_contain_text("20 frames")
+            expect(page.locator(".facemask-video-status")).to_contain_text("1 face in frame 10")
+            page.get_by_role("button", name="Mask the video").click()
+            video_link = page.locator(".facemask-video-link a")
+            expect(video_link).to_contain_text("clip-masked.mp4")
+            with page.expect_download() as dl: video_link.click()
+            vpath = tmp_path / "clip-masked.mp4"
+            dl.value.save_as(vpath)
+            page.screenshot(path=str(ARTIFACTS / "app-video.png"))
+        except Exception:  # what the page showed when it failed, for whoever reads the CI log
+            page.screenshot(path=str(ARTIFACTS / "app-failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()
     elapsed = time.monotonic() - t0
 
     z = zipfile.ZipFile(zpath)
