@@ -180,18 +180,44 @@ class IouTracker:
                  gap_growth: float = 0.08,  # prediction grows so much per missed frame (≤ ×2.5)
                  high_score: float = 0.5,  # detections scoring this or more are matched first
                  speed_window: int = 15,  # frames of detections that set a track's speed
+                 hidden_gap: int = 90,  # … or this many while behind another face's head and body
+                 body_wh: tuple[float, float] = (2.5, 3.0),  # region: × face width, × height down
+                 hidden_share: float = 0.5,  # least share of a lost box inside such a region
                 ):
         if method not in MATCHERS:
             raise ValueError(f"{method}: unknown matching; use {', '.join(MATCHERS)}")
         self.min_iou, self.max_gap, self.method = min_iou, max_gap, method
         self.gap_growth = gap_growth
         self.high_score, self.speed_window = high_score, speed_window
+        self.hidden_gap, self.body_wh = max(hidden_gap, max_gap), body_wh
+        self.hidden_share = hidden_share
         self.tracks: list[Track] = []
+        self.previous = -1  # the frame of the last update
 
-    def _predicted(self, live: list[Track], frame: int) -> np.ndarray:
+    def _body(self, face_xyxy: np.ndarray) -> np.ndarray:
+        "The head and body below a face box, where someone behind this person is hidden."
+        w, h = face_xyxy[2:] - face_xyxy[:2]
+        cx = (face_xyxy[0] + face_xyxy[2]) / 2
+        return np.float32([cx - w * self.body_wh[0] / 2, face_xyxy[1],
+                           cx + w * self.body_wh[0] / 2, face_xyxy[1] + h * self.body_wh[1]])
+
+    def _behind(self, lost: Track, others: list[Track], frame: int) -> bool:
+        "Is `lost`'s predicted box mostly inside the head and body of one of `others`?"
+        p = lost.predict(frame, self.speed_window, self.speed_window)
+        area = np.prod(p[2:] - p[:2])
+        for o in others:
+            body = self._body(o.predict(frame, self.speed_window, self.speed_window))
+            overlap = np.clip(np.minimum(p[2:], body[2:]) - np.maximum(p[:2], body[:2]), 0, None)
+            if area > 0 and np.prod(overlap) >= self.hidden_share * area: return True
+        return False
+
+    def _predicted(self, live: list[Track], frame: int,
+                   walking: frozenset[int] = frozenset(),  # ids of tracks that coast all the gap
+                  ) -> np.ndarray:
         boxes = np.zeros((len(live), 4), np.float32)
         for i, t in enumerate(live):
-            b = t.predict(frame, self.speed_window, self.speed_window)
+            coast = frame - t.last if t.id in walking else self.speed_window
+            b = t.predict(frame, self.speed_window, coast)
             grow = min(2.5, 1 + self.gap_growth * (frame - t.last - 1))  # less sure after a gap
             c, half = (b[:2] + b[2:]) / 2, (b[2:] - b[:2]) / 2 * grow
             boxes[i] = np.concatenate([c - half, c + half])
@@ -202,9 +228,17 @@ class IouTracker:
               ) -> np.ndarray:
         "Track ids of this frame's faces (sure ones matched first, then unsure ones; the rest new)."
         live = [t for t in self.tracks if frame - t.last <= self.max_gap + 1]
+        seen = [t for t in live if t.last == self.previous]  # found the last time we looked
+        hidden = [t for t in self.tracks if t.last < self.previous
+                  and frame - t.last <= self.hidden_gap + 1 and self._behind(t, seen, frame)]
+        live += [t for t in hidden if t not in live]
+        self.previous = frame
         ids = np.full(len(faces), -1, int)
         if live and len(faces):
             iou = box_iou(self._predicted(live, frame), faces.xyxy)
+            if hidden:  # a face behind someone may have stopped or walked on: either matches
+                walked = self._predicted(live, frame, frozenset(t.id for t in hidden))
+                iou = np.maximum(iou, box_iou(walked, faces.xyxy))
             sure = np.asarray(faces.scores) >= self.high_score
             free = np.arange(len(live))
             for cols in (np.flatnonzero(sure), np.flatnonzero(~sure)):  # ByteTrack's two rounds
@@ -328,6 +362,7 @@ def smooth(tracks: list[Track],  # from `link`
 def track_faces(per_frame: list[Faces | None],  # detections per frame; None where not detected
                 fps: float = 30.0,  # frames per second: gaps and holds are set in seconds
                 bridge_s: float = 1.5,  # longest gap bridged, in seconds
+                hidden_s: float = 3.0,  # … while behind another face's head and body
                 hold_before_s: float = 0.5,  # seconds shown before a track's first detection
                 hold_after_s: float = 0.5,  # seconds after its last
                 size_s: float = 0.5,  # seconds either side whose detections set a box's least size
@@ -338,7 +373,8 @@ def track_faces(per_frame: list[Faces | None],  # detections per frame; None whe
     looked = np.flatnonzero([f is not None for f in per_frame])
     step = int(np.diff(looked).max()) if len(looked) > 1 else 1  # frames between detector runs
     tracks = link(per_frame, max_gap=max(round(bridge_s * fps), step), method=method,
-                  speed_window=max(round(0.5 * fps), 2 * step))
+                  speed_window=max(round(0.5 * fps), 2 * step),
+                  hidden_gap=max(round(hidden_s * fps), step))
     return smooth(tracks, len(per_frame), max(round(hold_before_s * fps), step - 1),
                   max(round(hold_after_s * fps), step - 1),
                   size_window=max(round(size_s * fps), step), size_wh=size_wh)
