@@ -262,16 +262,33 @@ def track_descriptors(src: str | Path,  # the video
 def kept_tracks(descriptors: dict[int, list],  # from `track_descriptors`
                 refs,  # `facemask.identity.References`: the people to keep
                 threshold: float | None = None,  # default `facemask.identity.KEEP_THRESHOLD`
+                frames: list[FrameBoxes] | None = None,  # the boxes per frame: which tracks meet
+                margin: float | None = None,  # default `facemask.identity.KEEP_MARGIN`
                ) -> set[int]:
-    "Tracks to leave visible: every frame described (at least one) matches a reference."
-    from facemask.identity import KEEP_THRESHOLD, match
+    "Tracks to leave visible: each described frame matches a reference, and no track beside it."
+    from facemask.identity import KEEP_MARGIN, KEEP_THRESHOLD, face_distances, match
     threshold = KEEP_THRESHOLD if threshold is None else threshold
+    margin = KEEP_MARGIN if margin is None else margin
     kept = set()
     for t, rows in descriptors.items():
         ok = [e for e in rows if e.ok.all()]
         if ok and len(ok) == len(rows) and all(match(e, refs, threshold)[0].all() for e in ok):
             kept.add(t)
-    return kept
+    if not kept or frames is None: return kept
+    def distances(t: int) -> np.ndarray:  # (frames described, references)
+        vs = [e.vectors[0] for e in descriptors.get(t, []) if e.ok.all()]
+        if not vs: return np.full((1, len(refs)), np.inf)
+        return face_distances(np.stack(vs), refs.vectors)
+    beside = {t: set() for t in kept}  # tracks seen in the same frame: a person is there once
+    for fb in frames:
+        ids = {int(i) for i in fb.ids}
+        for t in kept & ids: beside[t] |= ids - {t}
+    out = set()
+    for t in kept:
+        d = distances(t).max(0)  # its farthest frame from each reference; the others' nearest
+        r = int(np.argmin(d))
+        if all(distances(u)[:, r].min() >= d[r] + margin for u in beside[t]): out.add(t)
+    return out
 
 def track_people(descriptors: dict[int, list],  # from `track_descriptors`
                 ) -> dict[int, int]:
@@ -287,7 +304,7 @@ def _identify(src, frames: list[FrameBoxes], mask, keep, keep_threshold, per_per
     "The boxes without the kept tracks, the kept track ids, and the person of each track (or None)."
     if keep is None and not per_person: return frames, set(), None
     desc = track_descriptors(src, frames)
-    kept = kept_tracks(desc, keep, keep_threshold) if keep is not None else set()
+    kept = kept_tracks(desc, keep, keep_threshold, frames) if keep is not None else set()
     people = track_people(desc) if per_person else None
     if kept:
         frames = [FrameBoxes(fb.ids[k], fb.xyxy[k], fb.scores[k], fb.kind[k])
