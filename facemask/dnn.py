@@ -55,8 +55,7 @@ def dynamic_centerface(path: str | Path | None = None,  # the ONNX file; default
     return update_inputs_outputs_dims(model, ins, outs)
 
 @functools.cache
-# intra-op threads; default $OMP_NUM_THREADS or cores
-def centerface_session(threads: int | None = None,
+def centerface_session(threads: int | None = None,  # intra-op threads; $OMP_NUM_THREADS or cores
                        precision: str = "fp32",  # "fp32": as trained; "int8": `int8_centerface`
                       ):
     "The onnxruntime session for CenterFace: built on first use, then shared by every caller."
